@@ -1,0 +1,144 @@
+"""Fixtures for the template's tests: its config, an isolated Copier, a shared stack."""
+
+from __future__ import annotations
+
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from support import BUILD, REPO, CovalentServer, bin_dir, covalent_env, ensure_venv, free_port
+
+
+class _CopierLoader(yaml.SafeLoader):
+    """Reads copier.yml as Copier does, following its `!include` documents."""
+
+
+def _include(loader: _CopierLoader, node: yaml.Node) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for path in sorted(REPO.glob(loader.construct_scalar(node))):  # type: ignore[arg-type]
+        merged.update(yaml.load(path.read_text(), _CopierLoader))
+    return merged
+
+
+_CopierLoader.add_constructor("!include", _include)
+
+
+def load_copier_config() -> dict[str, Any]:
+    """copier.yml with its includes merged, the way Copier sees it."""
+    merged: dict[str, Any] = {}
+    for document in yaml.load_all((REPO / "copier.yml").read_text(), _CopierLoader):
+        merged.update(document or {})
+    return merged
+
+
+CONFIG = load_copier_config()
+BACKENDS: list[str] = list(CONFIG["backends"]["choices"].values())
+REGISTRY: dict[str, dict[str, str]] = CONFIG["backend_registry"]["default"]
+DEFAULT_BACKENDS: list[str] = CONFIG["backends"]["default"]
+
+# Answers for the questions that have no usable default (who to log in as, which cloud
+# project): what a user must type. Everything else takes its default.
+REQUIRED_ANSWERS: dict[str, dict[str, str]] = {
+    "ssh": {"ssh_hostname": "localhost", "ssh_username": "covtest"},
+    "slurm": {"slurm_address": "localhost", "slurm_username": "covtest"},
+    "hpc": {"hpc_address": "localhost", "hpc_username": "covtest"},
+    "gcpbatch": {
+        "gcpbatch_project_id": "my-project-123",
+        "gcpbatch_bucket_name": "my-bucket",
+        "gcpbatch_service_account_email": "runner@my-project-123.iam.gserviceaccount.com",
+    },
+    "azurebatch": {
+        "azurebatch_tenant_id": "00000000-0000-0000-0000-000000000001",
+        "azurebatch_client_id": "00000000-0000-0000-0000-000000000002",
+        "azurebatch_batch_account_url": "https://myaccount.eastus.batch.azure.com",
+        "azurebatch_storage_account_name": "mystorage",
+    },
+    "ec2": {"ec2_key_name": "my-key"},
+}
+
+
+def answers_for(backends: list[str], **extra: Any) -> dict[str, Any]:
+    """Answers that generate a project with these back ends and defaults elsewhere."""
+    answers: dict[str, Any] = {"backends": backends}
+    for backend in backends:
+        answers.update(REQUIRED_ANSWERS.get(backend, {}))
+    answers.update(extra)
+    unknown = set(answers) - set(CONFIG)
+    assert not unknown, f"not questions in copier.yml: {unknown}"  # copie ignores them
+    return answers
+
+
+def stack_requirements() -> list[str]:
+    """Everything any generated project can depend on, from the pins in the template."""
+    pins = [item["requirement"] for item in CONFIG["covalent_requirements"]["default"]]
+    pins += [entry["requirement"] for entry in REGISTRY.values() if entry["requirement"]]
+    pins += [item["requirement"] for item in CONFIG["dev_requirements"]["default"]]
+    return [*pins, "hatchling"]  # the generated build backend, for --no-build-isolation
+
+
+@pytest.fixture(autouse=True)
+def isolated_copier(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """No user Copier settings or git identity leak into a test."""
+    settings = tmp_path_factory.getbasetemp() / "copier-settings.yml"
+    settings.write_text("{}\n")
+    monkeypatch.setenv("COPIER_SETTINGS_PATH", str(settings))
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Template Tests")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "tests@example.invalid")
+
+
+@pytest.fixture(scope="session")
+def stack_python() -> Path:
+    """One virtualenv with the pinned Covalent stack and every plugin, reused by all tests.
+
+    Built once under build/ (about 100 s) and kept while the pins stay the same.
+    """
+    return ensure_venv(BUILD / "stack", stack_requirements())
+
+
+class InstalledProject:
+    """A generated project installed (as a wheel, not editable) in the shared stack."""
+
+    def __init__(self, python: Path, path: Path, env: dict[str, str]) -> None:
+        self.python, self.path, self.env = python, path, env
+
+    def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """Run the stack's python with these arguments inside the project."""
+        return subprocess.run(
+            [str(self.python), *args],
+            cwd=self.path,
+            env=self.env,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+
+
+@pytest.fixture
+def install_project(stack_python: Path, tmp_path: Path) -> Iterator[Any]:
+    """Install generated projects into the shared stack; uninstall them afterwards."""
+    installed: list[str] = []
+    pip = [str(stack_python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
+
+    def install(path: Path) -> InstalledProject:
+        subprocess.run(
+            [*pip, "install", "--no-deps", "--no-build-isolation", str(path)], check=True
+        )
+        installed.append(tomllib.loads((path / "pyproject.toml").read_text())["project"]["name"])
+        return InstalledProject(stack_python, path, covalent_env(tmp_path / "covalent"))
+
+    yield install
+    for name in installed:
+        subprocess.run([*pip, "uninstall", "--yes", name], check=False)
+
+
+@pytest.fixture
+def covalent_server(stack_python: Path, tmp_path: Path) -> Iterator[CovalentServer]:
+    """A real Covalent server from the shared stack, isolated, always stopped."""
+    bin_path = bin_dir(stack_python.parent.parent)
+    with CovalentServer(bin_path, tmp_path / "covalent", free_port()) as server:
+        yield server

@@ -1,0 +1,183 @@
+"""Helpers shared by the template's tests and dev.py: virtualenvs and a Covalent server.
+
+Standard library only, because dev.py runs it before any virtualenv exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+from types import TracebackType
+
+REPO = Path(__file__).resolve().parents[1]
+BUILD = REPO / "build"
+
+
+def bin_dir(env: Path) -> Path:
+    """The scripts folder of a virtualenv."""
+    return env / ("Scripts" if os.name == "nt" else "bin")
+
+
+def ensure_venv(path: Path, requirements: list[str], *, editable: Path | None = None) -> Path:
+    """Create (or reuse) a virtualenv holding exactly these requirements; return its python.
+
+    The requirements' hash is stored in the venv, so a changed pin rebuilds it and an
+    unchanged one costs nothing on the next run.
+    """
+    stamp = hashlib.sha256("\n".join([*requirements, str(editable)]).encode()).hexdigest()
+    marker = path / ".requirements-sha256"
+    python = bin_dir(path) / "python"
+    if marker.exists() and marker.read_text() == stamp and python.exists():
+        return python
+    venv.EnvBuilder(with_pip=True, clear=True).create(path)
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    if requirements:
+        subprocess.run([*pip, *requirements], check=True)
+    if editable is not None:
+        subprocess.run([*pip, "--editable", f"{editable}[dev]"], check=True)
+    marker.write_text(stamp)
+    return python
+
+
+def free_port(preferred: int | None = None) -> int:
+    """Return `preferred` when nothing listens there, else a free port on loopback."""
+    if preferred is not None and not port_open("127.0.0.1", preferred):
+        return preferred
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(host: str, port: int) -> bool:
+    """True when something accepts connections at host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def covalent_env(root: Path) -> dict[str, str]:
+    """Environment that keeps Covalent's config, caches, logs and database under `root`.
+
+    Importing covalent writes its config and creates folders under the home directory;
+    these variables (read by covalent/_shared_files/defaults.py) send all of it to root.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update(
+        COVALENT_CONFIG_DIR=str(root / "config"),
+        XDG_CONFIG_DIR=str(root / "config"),
+        XDG_CACHE_HOME=str(root / "cache"),
+        XDG_DATA_HOME=str(root / "data"),
+        COVALENT_DATA_DIR=str(root / "data" / "covalent"),
+        COVALENT_CACHE_DIR=str(root / "cache" / "covalent"),
+        COVALENT_LOGDIR=str(root / "logs"),
+        PYTHONWARNINGS="ignore",
+    )
+    return env
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, children first found by walking /proc."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a process and everything it started; missing processes are fine."""
+    for target in [*descendants(pid), pid]:
+        try:
+            os.kill(target, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+class CovalentServer:
+    """A real `covalent start` server on its own port, with its own config and database.
+
+    Used as a context manager it always stops the server and every process it started.
+    """
+
+    def __init__(self, bin_path: Path, root: Path, port: int) -> None:
+        self.covalent = bin_path / "covalent"
+        self.root = root
+        self.port = port
+        self.env = covalent_env(root)
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def start(self, timeout: float = 120) -> CovalentServer:
+        """Start the server and wait until its port answers."""
+        subprocess.run(
+            [str(self.covalent), "start", "--port", str(self.port)],
+            env=self.env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=timeout,
+        )
+        deadline = time.monotonic() + timeout
+        while not port_open("127.0.0.1", self.port):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Covalent server on port {self.port} did not answer")
+            time.sleep(0.5)
+        return self
+
+    def server_pid(self) -> int | None:
+        """The server's PID from the file `covalent start` writes in its cache dir."""
+        for pidfile in (self.root / "cache").rglob("ui.pid"):
+            text = pidfile.read_text().strip()
+            if text.isdigit():
+                return int(text)
+        return None
+
+    def stop(self) -> None:
+        """Stop the server the polite way, then kill whatever is left of it."""
+        pid = self.server_pid()
+        subprocess.run(
+            [str(self.covalent), "stop"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+            check=False,
+        )
+        if pid is not None:
+            kill_tree(pid)
+
+    def __enter__(self) -> CovalentServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run a command, echoing it, with text output captured."""
+    print("+", " ".join(cmd), file=sys.stderr)
+    return subprocess.run(cmd, text=True, capture_output=True, **kwargs)  # type: ignore[call-overload]

@@ -1,0 +1,71 @@
+"""The generated default workflow runs to COMPLETED on a real Covalent server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import DEFAULT_BACKENDS, answers_for
+from support import free_port
+
+BROKEN_WORKFLOW = """\
+import covalent as ct
+
+from proj_dispatch import executors
+
+
+@ct.electron(executor=executors.local)
+def fail(x: int) -> int:
+    raise ValueError(f"cannot handle {x}")
+
+
+@ct.lattice(executor=executors.local, workflow_executor=executors.local)
+def workflow() -> int:
+    return fail(7)
+"""
+
+
+@pytest.fixture
+def default_project(copie, install_project):
+    result = copie.copy(extra_answers=answers_for(DEFAULT_BACKENDS, package_name="proj_dispatch"))
+    assert result.exception is None, result.exception
+    workflows = result.project_dir / "src" / "proj_dispatch" / "workflows"
+    (workflows / "broken.py").write_text(BROKEN_WORKFLOW)
+    return install_project(result.project_dir)
+
+
+def result_json(stdout: str) -> dict:
+    return json.loads(stdout[stdout.index("{") :])
+
+
+def test_default_and_dask_workflows_complete_on_a_real_server(
+    default_project, covalent_server
+) -> None:
+    for name in ([], ["dask"]):
+        run = default_project.run("-m", "proj_dispatch", *name, timeout=300)
+
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "Status: COMPLETED" in run.stdout
+        assert f"{covalent_server.url}/" in run.stdout  # where to see it in the UI
+        output = result_json(run.stdout)
+        assert output["summary"] == {"points": 4, "mean": 3.5, "max": 9}
+        assert output["ran_on"]["host"]
+
+
+def test_failing_electron_exits_non_zero_with_its_error(default_project, covalent_server) -> None:
+    run = default_project.run("-m", "proj_dispatch", "broken", timeout=300)
+
+    assert run.returncode == 1
+    assert "Status: FAILED" in run.stdout
+    assert "Task fail failed" in run.stderr
+    assert "ValueError: cannot handle 7" in run.stderr
+
+
+def test_cli_says_in_one_line_that_no_server_runs(default_project) -> None:
+    default_project.env["COVALENT_SVC_PORT"] = str(free_port())  # the config's port: unused
+    run = default_project.run("-m", "proj_dispatch")
+
+    assert run.returncode == 2
+    assert run.stderr.strip().count("\n") == 0
+    assert "start one with `covalent start`" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -1,0 +1,103 @@
+"""Every back end renders alone and with all the others, as clean, lint-free code."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import BACKENDS, CONFIG, DEFAULT_BACKENDS, REGISTRY, answers_for
+from support import bin_dir
+
+COMBINATIONS = {
+    **{backend: [backend] for backend in BACKENDS},
+    "default": DEFAULT_BACKENDS,
+    "all": BACKENDS,
+}
+
+
+@pytest.fixture(params=list(COMBINATIONS), ids=list(COMBINATIONS))
+def project(request: pytest.FixtureRequest, copie) -> tuple[list[str], Path]:
+    backends = COMBINATIONS[request.param]
+    result = copie.copy(extra_answers=answers_for(backends))
+    assert result.exception is None, result.exception
+    assert result.exit_code == 0
+    return backends, result.project_dir
+
+
+def package_dir(path: Path) -> Path:
+    return path / "src" / "my_covalent_workflows"
+
+
+def test_executors_module_has_one_instance_per_chosen_backend(project) -> None:
+    backends, path = project
+    source = (package_dir(path) / "executors.py").read_text()
+    instances = re.findall(r"^(\w+) = ct\.executor\.(\w+)\(", source, flags=re.MULTILINE)
+    assert instances == [(b, REGISTRY[b]["executor_class"]) for b in backends]
+    generated, user_part = source.split("# --- Your own executors", 1)
+    assert "ct.executor." not in user_part.replace("#     slurm_gpu = ct.executor.", "")
+
+
+def test_each_chosen_backend_gets_its_workflow_and_nothing_else(project) -> None:
+    backends, path = project
+    modules = sorted(p.stem for p in (package_dir(path) / "workflows").glob("*.py"))
+    assert modules == sorted([*backends, "__init__"])
+    for backend in backends:
+        source = (package_dir(path) / "workflows" / f"{backend}.py").read_text()
+        assert f"executor=executors.{backend}" in source
+        assert "ct.executor." not in source, "workflows must not build executors"
+
+
+def test_dependencies_are_the_pinned_stack_plus_chosen_plugins(project) -> None:
+    backends, path = project
+    pyproject = tomllib.loads((path / "pyproject.toml").read_text())
+    expected = [item["requirement"] for item in CONFIG["covalent_requirements"]["default"]]
+    expected += [REGISTRY[b]["requirement"] for b in backends if REGISTRY[b]["requirement"]]
+    assert pyproject["project"]["dependencies"] == expected
+
+
+def test_answers_file_records_backends_in_choice_order(project) -> None:
+    backends, path = project
+    answers = yaml.safe_load((path / ".copier-answers.yml").read_text())
+    assert answers["backends"] == backends
+    assert not {key for key in answers if key in ("backend_registry", "reserved_package_names")}
+
+
+def test_readme_has_a_section_per_chosen_backend(project) -> None:
+    backends, path = project
+    readme = (path / "README.md").read_text()
+    assert re.findall(r"^### ([a-z0-9]+)$", readme, flags=re.MULTILINE) == backends
+
+
+def test_slurm_job_script_comes_only_without_conda(copie) -> None:
+    plain = copie.copy(extra_answers=answers_for(["slurm"]))
+    conda = copie.copy(extra_answers=answers_for(["slurm"], slurm_conda_env="science"))
+    assert (plain.project_dir / "slurm" / "job-env.sh").is_file()
+    assert not (conda.project_dir / "slurm").exists()
+    executors = (conda.project_dir / "src/my_covalent_workflows/executors.py").read_text()
+    assert 'conda_env="science",' in executors and "bashrc_path" not in executors
+
+
+def test_rendered_text_has_no_template_debris(project) -> None:
+    _, path = project
+    for file in path.rglob("*"):
+        if not file.is_file() or ".git" in file.parts:
+            continue
+        text = file.read_text()
+        name = file.relative_to(path)
+        debris = re.sub(r"\$\{\{[^}]*\}\}", "", text)  # GitHub Actions expressions are fine
+        assert not re.search(r"\{\{|\{%|\{#", debris), f"{name}: unrendered Jinja"
+        assert "\n\n\n\n" not in text, f"{name}: a run of blank lines"
+        assert not re.search(r"[ \t]+$", text, flags=re.MULTILINE), f"{name}: trailing blanks"
+        assert text.endswith("\n") and not text.endswith("\n\n"), f"{name}: ragged end"
+
+
+def test_rendered_code_is_lint_clean_and_formatted(project, stack_python: Path) -> None:
+    _, path = project
+    ruff = str(bin_dir(stack_python.parent.parent) / "ruff")
+    for command in ([ruff, "check", "."], [ruff, "format", "--check", "--diff", "."]):
+        run = subprocess.run(command, cwd=path, capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout + run.stderr
