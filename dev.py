@@ -54,11 +54,9 @@ def demo() -> int:
     tools_python()
     stop_previous_demo()
     project = DEMO / "my-covalent-workflows"
-    subprocess.run(
-        [str(bin_dir(TOOLS) / "copier"), "copy", "--defaults", "--vcs-ref=HEAD", "--quiet"]
-        + [str(REPO), str(project)],
-        check=True,
-    )
+    copier = str(bin_dir(TOOLS) / "copier")
+    options = ["--defaults", "--trust", "--vcs-ref=HEAD", "--quiet"]
+    subprocess.run([copier, "copy", *options, str(REPO), str(project)], check=True)
     print(f"Installing the project into {project / '.venv'} (a minute or two)...")
     project_python = ensure_venv(project / ".venv", [], editable=project)
 

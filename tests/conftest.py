@@ -124,12 +124,13 @@ def install_project(stack_python: Path, tmp_path: Path) -> Iterator[Any]:
     installed: list[str] = []
     pip = [str(stack_python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
 
-    def install(path: Path) -> InstalledProject:
+    def install(path: Path, env: dict[str, str] | None = None) -> InstalledProject:
+        """Install; run it with `env` (a server's) or an isolated Covalent environment."""
         subprocess.run(
             [*pip, "install", "--no-deps", "--no-build-isolation", str(path)], check=True
         )
         installed.append(tomllib.loads((path / "pyproject.toml").read_text())["project"]["name"])
-        return InstalledProject(stack_python, path, covalent_env(tmp_path / "covalent"))
+        return InstalledProject(stack_python, path, env or covalent_env(tmp_path / "covalent"))
 
     yield install
     for name in installed:

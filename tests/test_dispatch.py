@@ -57,7 +57,7 @@ def test_failing_electron_exits_non_zero_with_its_error(default_project, covalen
 
     assert run.returncode == 1
     assert "Status: FAILED" in run.stdout
-    assert "Task fail failed" in run.stderr
+    assert "Task fail (executor local) failed" in run.stderr
     assert "ValueError: cannot handle 7" in run.stderr
 
 

@@ -55,6 +55,7 @@ def copy_with(tmp_path: Path, **answers: object) -> Path:
         defaults=True,
         vcs_ref="HEAD",
         quiet=True,
+        skip_tasks=True,  # the answers are what is under test, not the hooks
     )
     return destination
 
