@@ -1,0 +1,509 @@
+"""Real, loopback-only services for integration tests: sshd, a one-node Slurm cluster, Dask.
+
+Why real daemons: the Covalent SSH and Slurm plugins drive sshd through asyncssh and run
+``sbatch``/``scontrol`` in a remote shell; a mock would not catch what breaks in practice.
+Each daemon comes from Debian's packages (``.ci/install-services.sh``) and is started the
+way a person would, as a plain foreground process. Teardown stops it by PID with every
+process it spawned (children; the test user's processes; processes holding files open in
+the fixture's directories, like slurmstepd), because failed plugin runs leave ssh sessions
+and job steps behind. What a test run killed before its teardown left behind is ended at
+the next start. Everything needs root and uses 127.0.0.1 only.
+
+Give each service a ``workdir`` of its own, holding nothing else: any process with a file
+open under it is ended at teardown. ssh_server's teardown also ends every process of the
+test user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import glob
+import hashlib
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+TEST_USER = "covtest"
+SYSTEM_PYTHON = Path("/usr/bin/python3")  # Debian 12: 3.11, same major.minor as the client
+SLURM_CONF = Path("/etc/slurm/slurm.conf")  # where every user's sbatch/squeue looks
+_SSHD = "/usr/sbin/sshd"  # sshd re-executes itself, so it needs its absolute path
+_BINARIES = f"{_SSHD} /usr/bin/ssh-keygen /usr/sbin/munged /usr/sbin/slurmctld /usr/sbin/slurmd"
+_BINARIES += f" /usr/bin/sbatch /usr/bin/scontrol {SYSTEM_PYTHON}"
+_RUN = Path("/run/lock/covtest-services")  # locks and PID records; a tmpfs
+_MARK = "# written by tests/services.py"
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (the kernel picks it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def can_run_services() -> str | None:
+    """Why the services cannot start here (for ``pytest.skip``), or None when they can."""
+    if os.geteuid() != 0:
+        return "test services need root (useradd, sshd, munged, slurmd)"
+    missing = [b for b in _BINARIES.split() if not os.access(b, os.X_OK)]
+    if not glob.glob("/usr/lib/python3.*/ensurepip/__init__.py"):
+        missing.append("python3-venv")
+    if missing:
+        return f"missing {', '.join(missing)}: run .ci/install-services.sh"
+    return None
+
+
+# ---------------------------------------------------------------- processes
+
+
+def _ps() -> dict[int, list[str]]:
+    """pid -> /proc/<pid>/stat fields from the state on ([0] state, [1] ppid,
+    [19] start time), plus the uid last."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with contextlib.suppress(OSError, ValueError):
+                stat = Path(f"/proc/{name}/stat").read_text()
+                uid = os.stat(f"/proc/{name}").st_uid
+                table[int(name)] = [*stat[stat.rindex(")") + 2 :].split(), str(uid)]
+    return table
+
+
+def _alive(table: dict[int, list[str]], pid: int, start: str | None = None) -> bool:
+    """Running (a zombie counts as gone) and, if given, started at ``start`` (not reused)."""
+    return pid in table and table[pid][0] not in "ZX" and start in (None, table[pid][19])
+
+
+def _holds_file_in(pid: int, dirs: tuple[str, ...]) -> bool:
+    """This finds slurmstepd: reparented to PID 1, environment wiped by its setproctitle,
+    but it keeps the slurmd log open."""
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(dirs):
+                    return True
+    return False
+
+
+def _listening(port: int) -> bool:
+    """Whether anything listens on TCP ``port`` (read from /proc: no connection is made)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                    return True
+    return False
+
+
+def _tree(roots: set[int], dirs: tuple[str, ...] = (), uid: int | None = None) -> set[int]:
+    """Live PIDs of ``roots``, of ``uid``'s processes and of processes holding files open
+    under ``dirs`` (never this process or its ancestors), with all their descendants."""
+    table = _ps()
+    me, ours = os.getpid(), set()
+    while me in table and me not in ours:
+        ours.add(me)
+        me = int(table[me][1])
+    roots = set(roots) | {pid for pid, f in table.items() if uid is not None and f[-1] == str(uid)}
+    roots |= {pid for pid in table if dirs and pid not in ours and _holds_file_in(pid, dirs)}
+    children = defaultdict(list)
+    for pid, fields in table.items():
+        children[int(fields[1])].append(pid)
+    pids, todo = set(roots), list(roots)
+    while todo:
+        for child in children[todo.pop()]:
+            if child not in pids:
+                pids.add(child)
+                todo.append(child)
+    return {pid for pid in pids if _alive(table, pid)}
+
+
+def _end(find: Callable[[], set[int]], reap: Callable = lambda: None, grace: float = 5) -> None:
+    """SIGTERM, then SIGKILL (slurmstepd ignores TERM), until ``find()`` is empty."""
+    pids = find()
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            reap()
+            table = _ps()
+            pids = {p for p in pids if _alive(table, p)} | find()
+            if not pids:
+                return
+            time.sleep(0.05)
+    raise RuntimeError(f"processes survived SIGKILL: {sorted(pids)}")
+
+
+def _end_orphaned_runs() -> None:
+    """End what fixtures of a test run that died before teardown left running."""
+    table = _ps()
+    for path in _RUN.glob("*.json"):
+        with contextlib.suppress(OSError, ValueError):
+            rec = json.loads(path.read_text())
+            if not _alive(table, *rec["owner"]):
+                roots = {int(p) for p, start in rec["pids"].items() if _alive(table, int(p), start)}
+                _end(lambda: _tree(roots, tuple(rec["dirs"]), rec["uid"]))  # noqa: B023
+                path.unlink()
+
+
+class _Processes:
+    """The daemons one fixture started; everything they spawned is ended by PID with them.
+    A record under _RUN lets a later run end them if this process dies first."""
+
+    def __init__(self, workdir: Path, uid: int | None = None, dirs: tuple[Path, ...] = ()):
+        _RUN.mkdir(parents=True, exist_ok=True)
+        _end_orphaned_runs()
+        self.workdir, self.uid = workdir, uid
+        self.dirs = tuple(f"{d}/" for d in (workdir, *dirs))
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.record = _RUN / f"{uuid.uuid4().hex}.json"
+
+    def _save(self) -> None:
+        table = _ps()
+        pids = {p.pid: table.get(p.pid, ["?"] * 20)[19] for p in self.procs.values()}
+        owner = [os.getpid(), table[os.getpid()][19]]
+        rec = {"owner": owner, "pids": pids, "dirs": self.dirs, "uid": self.uid}
+        self.record.with_suffix(".tmp").write_text(json.dumps(rec))
+        self.record.with_suffix(".tmp").rename(self.record)
+
+    def start(self, name: str, argv: list, env: dict | None = None, **kw) -> subprocess.Popen:
+        with open(self.workdir / f"{name}.out", "ab") as log:
+            self.procs[name] = subprocess.Popen(
+                [str(a) for a in argv],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                **kw,
+            )
+        self._save()
+        return self.procs[name]
+
+    def wait(self, what: str, ready: Callable[[], bool], timeout: float) -> None:
+        """Poll ``ready()`` until true; fail early, with its log, if a daemon died."""
+        deadline = time.monotonic() + timeout
+        while not ready():
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    log = (self.workdir / f"{name}.out").read_text(errors="replace")
+                    raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log[-2000:]}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} not ready in {timeout:.0f} s (see {self.workdir})")
+            time.sleep(0.05)
+
+    def _reap(self) -> None:
+        for proc in self.procs.values():
+            proc.poll()  # our own children would stay zombies otherwise
+
+    def stop(self, name: str) -> None:
+        """Stop one daemon and its descendants (e.g. to test a failure path)."""
+        pid = self.procs[name].pid
+        _end(lambda: _tree({pid}), self._reap)
+
+    def stop_all(self, grace: float = 5) -> None:
+        running = {p.pid for p in self.procs.values() if p.poll() is None}
+        _end(lambda: _tree(running, self.dirs, self.uid), self._reap, grace)
+        self.record.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _exclusive(name: str, busy: str | None = None) -> Iterator[None]:
+    """One holder per machine of global state (/etc/slurm, a venv being built).
+    With ``busy``, fail with that message instead of waiting."""
+    _RUN.mkdir(parents=True, exist_ok=True)
+    with open(_RUN / f"{name}.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | (fcntl.LOCK_NB if busy else 0))
+        except BlockingIOError:
+            raise RuntimeError(busy) from None
+        yield
+
+
+# ---------------------------------------------------------------- users and ssh
+
+
+def ensure_user(name: str = TEST_USER) -> pwd.struct_passwd:
+    """Create the unprivileged test user if missing; unlock it so sshd accepts its keys."""
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "-m", "-s", "/bin/bash", name], check=True)
+    # useradd leaves the password "!" (locked): with UsePAM no, sshd then refuses even keys.
+    subprocess.run(["usermod", "-p", "*", name], check=True)
+    return pwd.getpwnam(name)
+
+
+@dataclasses.dataclass(frozen=True)
+class SSHServer:
+    host: str
+    port: int
+    username: str
+    key_file: Path  # client private key; its public half is in the user's authorized_keys
+    home: Path
+    known_hosts: Path  # "[127.0.0.1]:port <host key>", for strict clients
+
+    def command(self, *remote: str) -> list[str]:
+        """argv for the OpenSSH client running ``remote`` as the test user, non-interactively."""
+        opts = ["BatchMode=yes", f"UserKnownHostsFile={self.known_hosts}"]
+        opts += ["StrictHostKeyChecking=yes", f"IdentityFile={self.key_file}", "IdentitiesOnly=yes"]
+        target = f"{self.username}@{self.host}"
+        return ["ssh", "-p", str(self.port), *(f"-o{o}" for o in opts), target, *remote]
+
+    def ssh_config(self, alias: str) -> str:
+        """A ~/.ssh/config block: the Covalent plugins take no port, but asyncssh reads this."""
+        return (
+            f"Host {alias}\n  HostName {self.host}\n  Port {self.port}\n"
+            f"  User {self.username}\n  IdentityFile {self.key_file}\n"
+        )
+
+
+def _keygen(path: Path, comment: str) -> str:
+    if not path.exists():
+        cmd = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path]
+        subprocess.run(cmd, check=True)
+    return Path(f"{path}.pub").read_text().strip()
+
+
+def _stale_key(line: str) -> bool:
+    comment = (line.split() or [""])[-1]
+    return comment.startswith("covtest:") and not Path(comment[8:]).exists()
+
+
+def _authorize(pw: pwd.struct_passwd, key: str, add: bool) -> None:
+    ssh_dir = Path(pw.pw_dir) / ".ssh"
+    ssh_dir.mkdir(mode=0o700, exist_ok=True)
+    keys = ssh_dir / "authorized_keys"
+    lines = keys.read_text().splitlines() if keys.exists() else []
+    # drop our key, and keys of earlier runs whose private key is gone (comment: its path)
+    lines = [x for x in lines if x != key and not _stale_key(x)]
+    keys.write_text("".join(f"{x}\n" for x in lines + [key] * add))
+    for p in (ssh_dir, keys):
+        os.chown(p, pw.pw_uid, pw.pw_gid)
+    keys.chmod(0o600)
+
+
+@contextlib.contextmanager
+def ssh_server(workdir: Path, port: int = 2222, user: str = TEST_USER) -> Iterator[SSHServer]:
+    """Debian's sshd on 127.0.0.1:port with its own config, letting only ``user`` in by key."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    pw = ensure_user(user)
+    procs = _Processes(workdir, uid=pw.pw_uid)
+    if _listening(port):
+        raise RuntimeError(f"port {port} is already in use")
+    host_key, key_file = workdir / "ssh_host_ed25519_key", workdir / "id_ed25519"
+    host_pub = _keygen(host_key, "covtest-host")
+    client_pub = _keygen(key_file, f"covtest:{key_file}")
+    known_hosts = workdir / "known_hosts"
+    known_hosts.write_text(f"[127.0.0.1]:{port} {' '.join(host_pub.split()[:2])}\n")
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation directory
+    config = workdir / "sshd_config"
+    config.write_text(f"""{_MARK}
+ListenAddress 127.0.0.1:{port}
+HostKey {host_key}
+PidFile {workdir}/sshd.pid
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+AllowUsers {user}
+Subsystem sftp internal-sftp
+# the plugins open a connection per task, several at once
+MaxStartups 100
+MaxSessions 100
+LogLevel VERBOSE
+""")
+    subprocess.run([_SSHD, "-t", "-f", config], check=True)  # config errors, clearly
+    _authorize(pw, client_pub, add=True)
+    try:
+        procs.start("sshd", [_SSHD, "-D", "-e", "-f", config])
+        procs.wait(f"sshd on port {port}", lambda: _listening(port), 10)
+        yield SSHServer("127.0.0.1", port, user, key_file, Path(pw.pw_dir), known_hosts)
+    finally:
+        procs.stop_all()
+        _authorize(pw, client_pub, add=False)
+
+
+def remote_python_env(user: str, packages: list[str], timeout: float = 1200) -> Path:
+    """A venv of Debian's python3 owned by ``user`` with ``packages``; returns its python.
+
+    The remote side of the SSH/Slurm plugins needs the client's covalent and cloudpickle
+    versions and cannot read root's pyenv. Built once per package list, under
+    ~user/.cache/covtest-venvs/<hash>. pip runs as the user with a clean environment, so
+    root's pip settings (local indexes, PIP_* variables) do not apply: it uses PyPI.
+    """
+    pw = ensure_user(user)
+    version = subprocess.run([SYSTEM_PYTHON, "-VV"], capture_output=True, text=True).stdout
+    digest = hashlib.sha256("\n".join([version, *sorted(packages)]).encode()).hexdigest()[:16]
+    venv = Path(pw.pw_dir) / ".cache" / "covtest-venvs" / digest
+    python, done = venv / "bin" / "python", venv / ".complete"
+    if done.exists():
+        return python
+    with _exclusive(f"venv-{digest}"):
+        if done.exists():  # another process built it while we waited
+            return python
+        shutil.rmtree(venv, ignore_errors=True)  # left half-built by an interrupted run
+        env = {"HOME": pw.pw_dir, "USER": user, "LOGNAME": user, "PATH": "/usr/bin:/bin"}
+        env |= {"LANG": "C.UTF-8", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+        kw = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": [], "env": env}
+        kw |= {"cwd": pw.pw_dir, "check": True, "timeout": timeout}
+        subprocess.run([SYSTEM_PYTHON, "-m", "venv", venv], **kw)
+        subprocess.run([python, "-m", "pip", "install", "-q", *packages], **kw)
+        subprocess.run(["touch", done], **kw)
+    return python
+
+
+# ---------------------------------------------------------------- slurm
+
+
+@dataclasses.dataclass
+class SlurmCluster:
+    conf: Path  # the slurm.conf all client commands read, for every user
+    partition: str
+    hostname: str
+    workdir: Path  # state and logs
+    _procs: _Processes = dataclasses.field(repr=False)
+
+    def stop_controller(self) -> None:
+        """Stop slurmctld only, so tests can see how clients fail without a controller."""
+        self._procs.stop("slurmctld")
+
+
+def _node_state(hostname: str) -> str:
+    cmd = ["scontrol", "-o", "show", "node", hostname]
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout
+    return next((w[6:] for w in out.split() if w.startswith("State=")), "")
+
+
+@contextlib.contextmanager
+def slurm_cluster(workdir: Path, partition: str = "debug") -> Iterator[SlurmCluster]:
+    """munged, slurmctld and slurmd: a one-node cluster on 127.0.0.1, one per machine.
+
+    The config is installed as /etc/slurm/slurm.conf (a copy: workdir may be private), the
+    path compiled into Debian's sbatch/squeue/scontrol, so any user finds it, including one
+    in a non-interactive ssh session. A config that was there before is restored afterwards.
+    The node is idle at once, but slurmctld schedules its first job ~3 s after it started.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    with _exclusive("slurm", "a slurm_cluster already runs on this machine"):
+        # The job spool must be reachable by job users (slurmstepd execs the batch script
+        # as them): in a private workdir that fails with "execve(): Permission denied".
+        spool = Path("/var/spool/covtest-slurmd")
+        procs = _Processes(workdir, dirs=(spool,))
+        munge = pwd.getpwnam("munge")
+        Path("/run/munge").mkdir(mode=0o755, exist_ok=True)
+        os.chown("/run/munge", munge.pw_uid, munge.pw_gid)
+        key = Path("/etc/munge/munge.key")
+        if not key.exists():
+            subprocess.run(["mungekey", "--create", f"--keyfile={key}"], check=True)
+            os.chown(key, munge.pw_uid, munge.pw_gid)
+        # slurmd -C prints this machine's CPUs and memory: declaring more drains the node.
+        cmd = ["slurmd", "-C"]
+        node = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split("\n")[0]
+        hostname = node.split()[0].split("=", 1)[1]
+        shutil.rmtree(spool, ignore_errors=True)
+        for d in (workdir / "state", spool):
+            d.mkdir(mode=0o755, parents=True, exist_ok=True)
+        text = f"""{_MARK}: a one-node test cluster, removed at teardown.
+# Defaults: SlurmUser root, munge auth, no accounting (so sacct has nothing to show).
+ClusterName=covtest
+SlurmctldHost={hostname}(127.0.0.1)
+SlurmctldPort={free_port()}
+SlurmdPort={free_port()}
+StateSaveLocation={workdir}/state
+SlurmdSpoolDir={spool}
+SlurmctldPidFile={workdir}/slurmctld.pid
+SlurmdPidFile={workdir}/slurmd.pid
+SlurmctldLogFile={workdir}/slurmctld.log
+SlurmdLogFile={workdir}/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+# with the default 3 s delay every job waits 3 s; now only the first does
+SchedulerParameters=batch_sched_delay=0
+MailProg=/bin/true
+ReturnToService=2
+{node} NodeAddr=127.0.0.1 State=UNKNOWN
+PartitionName={partition} Nodes={hostname} Default=YES MaxTime=INFINITE State=UP
+"""
+        (workdir / "slurm.conf").write_text(text)
+        backup = workdir / "slurm.conf.orig"
+        if SLURM_CONF.exists() and _MARK not in SLURM_CONF.read_text():
+            shutil.copy2(SLURM_CONF, backup)
+        SLURM_CONF.parent.mkdir(parents=True, exist_ok=True)
+        SLURM_CONF.write_text(text)
+        SLURM_CONF.chmod(0o644)
+        try:
+            as_munge = {"user": munge.pw_uid, "group": munge.pw_gid, "extra_groups": []}
+            procs.start("munged", ["/usr/sbin/munged", "--foreground"], **as_munge)
+            procs.wait("munged", Path("/run/munge/munge.socket.2").exists, 10)
+            procs.start("slurmctld", ["/usr/sbin/slurmctld", "-D", "-f", SLURM_CONF])
+            procs.start("slurmd", ["/usr/sbin/slurmd", "-D", "-f", SLURM_CONF])
+            procs.wait(f"Slurm node {hostname}", lambda: _node_state(hostname) == "IDLE", 30)
+            yield SlurmCluster(SLURM_CONF, partition, hostname, workdir, procs)
+        finally:
+            try:
+                # slurmstepd ignores SIGTERM: cancel jobs the normal way while we still can
+                ctld = procs.procs.get("slurmctld")
+                with contextlib.suppress(subprocess.SubprocessError):
+                    if ctld and ctld.poll() is None:
+                        subprocess.run(["scancel", "-p", partition], capture_output=True, timeout=9)
+                procs.stop_all(grace=1)
+            finally:
+                if backup.exists():
+                    shutil.copy2(backup, SLURM_CONF)
+                else:
+                    SLURM_CONF.unlink(missing_ok=True)
+                shutil.rmtree(spool, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- dask
+
+
+@contextlib.contextmanager
+def dask_cluster(
+    python: Path, port: int, workdir: Path | None = None, env: dict | None = None
+) -> Iterator[str]:
+    """A Dask scheduler on 127.0.0.1:port and one 1-thread worker, from ``python``'s env.
+
+    Yields the scheduler address. The worker needs covalent to run DaskExecutor tasks;
+    ``env`` (default: ours) can point its HOME/COVALENT_CONFIG_DIR at a temp dir.
+    """
+    address = f"tcp://127.0.0.1:{port}"
+    with contextlib.ExitStack() as stack:
+        if workdir is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        workdir.mkdir(parents=True, exist_ok=True)
+        procs = _Processes(workdir)
+        if _listening(port):
+            raise RuntimeError(f"port {port} is already in use")
+        try:
+            args = f"--host 127.0.0.1 --port {port} --no-dashboard".split()
+            cli = [python, "-m", "distributed.cli.dask_scheduler", *args]
+            procs.start("dask-scheduler", cli, env=env, cwd=workdir)
+            procs.wait("dask scheduler", lambda: _listening(port), 60)
+            args = "--host 127.0.0.1 --nthreads 1 --nworkers 1 --no-dashboard".split()
+            args += ["--local-directory", workdir / "worker"]
+            cli = [python, "-m", "distributed.cli.dask_worker", address, *args]
+            procs.start("dask-worker", cli, env=env, cwd=workdir)
+            log = workdir / "dask-worker.out"
+            procs.wait(
+                "dask worker", lambda: "Registered to:" in log.read_text("utf-8", "replace"), 60
+            )
+            yield address
+        finally:
+            procs.stop_all()
