@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tomllib
 from collections.abc import Iterator
@@ -59,6 +60,12 @@ REQUIRED_ANSWERS: dict[str, dict[str, str]] = {
     },
     "ec2": {"ec2_key_name": "my-key"},
 }
+
+
+def executor_instances(source: str) -> list[tuple[str, str]]:
+    """(name, class) of each executor built at module level in an executors.py source."""
+    pattern = r"^\s*(\w+) = (?:ct\.executor\.)?(\w+Executor)\("
+    return re.findall(pattern, source, flags=re.MULTILINE)
 
 
 def answers_for(backends: list[str], **extra: Any) -> dict[str, Any]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import filecmp
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import copier
 from conftest import BACKENDS, REGISTRY, REPO, answers_for
+from support import copy_working_tree
 
 PACKAGE = "proj_update"
 SRC = Path("src") / PACKAGE
@@ -48,11 +48,7 @@ def make_template_clone(parent: Path) -> Path:
     clone = parent / "copier-covalent"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
     git(clone, "rm", "-r", "--quiet", ".")
-    files = git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    for name in filter(None, files.split("\0")):
-        if (REPO / name).is_file():
-            (clone / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, clone / name)
+    copy_working_tree(clone)
     git(clone, "add", "--all")
     git(
         clone, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "test", "--allow-empty"
@@ -182,3 +178,25 @@ def run_project_tests(install_project: Callable, project: Path) -> None:
     installed = install_project(project)
     run = installed.run("-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore")
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def update_edited_project(
+    template: Path, tmp_path: Path, start: list[str], end: list[str], edits_for: list[str]
+) -> Path:
+    """Copy with `start`, make the user edits for `edits_for`, commit, update to `end`.
+
+    Checks what every such update must give: no conflict left, every edit kept, and
+    the same tree as a fresh copy with `end` plus the same edits.
+    """
+    project = generate(template, tmp_path / "project", start)
+    apply_edits(project, edits_for)
+    commit_all(project, "My edits")
+
+    update(project, end)
+
+    assert conflict_leftovers(project) == []
+    check_edits_kept(project, edits_for)
+    fresh = generate(template, tmp_path / "fresh", end)
+    apply_edits(fresh, edits_for)
+    assert tree_differences(project, fresh) == []
+    return project

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -44,6 +45,22 @@ def ensure_venv(path: Path, requirements: list[str], *, editable: Path | None = 
         subprocess.run([*pip, "--editable", f"{editable}[dev]"], check=True)
     marker.write_text(stamp)
     return python
+
+
+def copy_working_tree(destination: Path) -> Path:
+    """Copy the repository's files as they are now (tracked or new, not ignored)."""
+    listing = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for name in filter(None, listing.split("\0")):
+        if (REPO / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, destination / name)
+    return destination
 
 
 def free_port(preferred: int | None = None) -> int:

@@ -12,18 +12,25 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import REGISTRY, answers_for
+from conftest import BACKENDS, REGISTRY, answers_for
 
 CLOUD_BACKENDS = ["awsbatch", "gcpbatch", "azurebatch", "ec2"]
 
-PROBE = """
-import copy, json, os, socket, sys
+# Start of each probe: refuse the network, remember the environment.
+OFFLINE = """
+import os, socket
 
 def refuse(*args, **kwargs):
     raise OSError("network refused by the test")
 
 socket.socket.connect = socket.create_connection = socket.getaddrinfo = refuse
 before = dict(os.environ)
+"""
+
+PROBE = (
+    OFFLINE
+    + """
+import copy, json
 
 from {package} import executors
 from {package}.workflows import {backend} as module
@@ -41,8 +48,10 @@ print(json.dumps({{
     "on_shared_instance": sum(d == executors.{backend}.to_dict() for d in data),
     "short_names": sorted({{d["short_name"] for d in data}}),
     "class": type(executors.{backend}).__name__,
+    "short_name": executors.{backend}.short_name(),
 }}))
 """
+)
 
 
 @pytest.mark.parametrize("backend", CLOUD_BACKENDS)
@@ -67,6 +76,50 @@ def test_cloud_project_imports_and_builds_its_graph_offline_without_credentials(
     probe = json.loads(run.stdout.strip().splitlines()[-1])
     assert probe["class"] == REGISTRY[backend]["executor_class"]
     assert probe["env_changed"] == [], "building the executors changed the environment"
-    assert probe["short_names"] == [backend]
+    assert probe["short_names"] == [probe["short_name"]]
+    assert probe["short_name"].startswith(backend)  # azurebatch_env: the project's subclass
     assert probe["on_shared_instance"] == probe["tasks"] >= 5
     assert os.listdir(home) == [], "building the executors wrote to the home directory"
+
+
+SIDE_EFFECTS_PROBE = (
+    OFFLINE
+    + """
+import {package}.executors
+changed = sorted(k for k in set(before) | set(os.environ) if before.get(k) != os.environ.get(k))
+print("changed:", changed)
+"""
+)
+
+
+def test_importing_every_backends_executors_has_no_side_effects(
+    copie, install_project, tmp_path: Path
+) -> None:
+    """No network, no environment change (even when covalent.conf names an AWS
+    credentials file, which makes AWS executors export it), no files outside Covalent's
+    own config folders."""
+    package = "quiet_import"
+    result = copie.copy(extra_answers=answers_for(BACKENDS, package_name=package))
+    project = install_project(result.project_dir)
+    home = tmp_path / "empty-home"
+    home.mkdir()
+    project.env["HOME"] = str(home)
+    config = Path(project.env["COVALENT_CONFIG_DIR"])
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "covalent.conf").write_text(
+        '[executors.awsbatch]\ncredentials = "/srv/aws/credentials"\n'
+        '[executors.ec2]\ncredentials_file = "/srv/aws/credentials"\n'
+    )
+    tree_before = sorted(p.name for p in result.project_dir.rglob("*") if ".git" not in p.parts)
+
+    run = project.run("-c", SIDE_EFFECTS_PROBE.format(package=package))
+
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "changed: []"
+    # The Slurm plugin makes its cache folder in ~/.config/covalent, Covalent's own.
+    own = home / ".config" / "covalent"
+    outside = [p for p in home.rglob("*") if p != own.parent and not p.is_relative_to(own)]
+    assert outside == [], "importing the executors wrote outside Covalent's config"
+    assert sorted(p.name for p in result.project_dir.rglob("*") if ".git" not in p.parts) == (
+        tree_before
+    )
