@@ -84,8 +84,8 @@ Covalent UI: {server.url} (the server keeps running)
 
 To work with them:
     cd {project} && . .venv/bin/activate && . {env_file}
-    python -m {PACKAGE} dask      # another workflow
-    covalent stop                 # when you are done"""
+    python -m {PACKAGE} dask  # another workflow
+    covalent stop  # when you are done"""
     )
     return run.returncode
 
