@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,9 +145,17 @@ def install_project(stack_python: Path, tmp_path: Path) -> Iterator[Any]:
         subprocess.run([*pip, "uninstall", "--yes", name], check=False)
 
 
-@pytest.fixture
-def covalent_server(stack_python: Path, tmp_path: Path) -> Iterator[CovalentServer]:
-    """A real Covalent server from the shared stack, isolated, always stopped."""
-    bin_path = bin_dir(stack_python.parent.parent)
-    with CovalentServer(bin_path, tmp_path / "covalent", free_port()) as server:
+@pytest.fixture(scope="session")
+def covalent_server(
+    stack_python: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CovalentServer]:
+    """One real Covalent server for the session (a start costs about 10 s), from the
+    shared stack, with its own config, database and HOME; always stopped."""
+    root = tmp_path_factory.mktemp("covalent")
+    server = CovalentServer(bin_dir(stack_python.parent.parent), root, free_port())
+    (root / "home").mkdir()
+    server.env["HOME"] = str(root / "home")  # the server's ~/.ssh, for the SSH plugins
+    started = time.monotonic()
+    with server:
+        print(f"\ncovalent server: up in {time.monotonic() - started:.1f} s")
         yield server

@@ -41,6 +41,7 @@ def result_json(stdout: str) -> dict:
 def test_default_and_dask_workflows_complete_on_a_real_server(
     default_project, covalent_server
 ) -> None:
+    default_project.env = covalent_server.env
     for name in ([], ["dask"]):
         run = default_project.run("-m", "proj_dispatch", *name, timeout=300)
 
@@ -53,6 +54,7 @@ def test_default_and_dask_workflows_complete_on_a_real_server(
 
 
 def test_failing_electron_exits_non_zero_with_its_error(default_project, covalent_server) -> None:
+    default_project.env = covalent_server.env
     run = default_project.run("-m", "proj_dispatch", "broken", timeout=300)
 
     assert run.returncode == 1

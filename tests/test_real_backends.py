@@ -29,7 +29,7 @@ from services import (
     slurm_cluster,
     ssh_server,
 )
-from support import CovalentServer, bin_dir, free_port
+from support import CovalentServer, free_port
 
 LOGIN = "covalent-login"  # the Host alias a user would put in ~/.ssh/config
 DOWN = "covalent-down"  # an alias for a port where nothing listens
@@ -42,7 +42,8 @@ REMOTE_REQUIREMENTS = [
 
 @dataclass
 class Services:
-    """Everything a real dispatch needs, started once for this module."""
+    """Everything a real dispatch needs: the session's server, and services started once
+    for this module."""
 
     server: CovalentServer
     home: Path  # HOME of the Covalent server and the CLI: holds ~/.ssh
@@ -52,7 +53,9 @@ class Services:
 
 
 @pytest.fixture(scope="module")
-def services(stack_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+def services(
+    stack_python: Path, covalent_server: CovalentServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Services]:
     reason = can_run_services()
     if reason:
         if os.environ.get("REQUIRE_REAL_BACKENDS") == "1":
@@ -67,8 +70,8 @@ def services(stack_python: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         slurm_cluster(root / "slurm") as slurm,
         dask_cluster(stack_python, free_port(), root / "dask") as dask_address,
     ):
-        home = root / "home"
-        (home / ".ssh").mkdir(parents=True, mode=0o700)
+        home = Path(covalent_server.env["HOME"])  # asyncssh reads ~/.ssh when it connects
+        (home / ".ssh").mkdir(mode=0o700)
         # What the generated README tells a user: the key where the answers say, and a
         # Host alias because the plugins cannot take a port.
         shutil.copy(sshd.key_file, home / ".ssh" / "id_ed25519")
@@ -76,15 +79,9 @@ def services(stack_python: Path, tmp_path_factory: pytest.TempPathFactory) -> It
             sshd.ssh_config(LOGIN).replace(str(sshd.key_file), "~/.ssh/id_ed25519")
             + f"Host {DOWN}\n  HostName 127.0.0.1\n  Port {free_port()}\n"
         )
-        server = CovalentServer(bin_dir(stack_python.parent.parent), root / "covalent", free_port())
-        server.env["HOME"] = str(home)
         services_seconds = time.monotonic() - started - venv_seconds
-        with server:
-            print(
-                f"\nstart-up: remote venv {venv_seconds:.1f} s, sshd+slurm+dask "
-                f"{services_seconds:.1f} s, covalent {time.monotonic() - started:.1f} s total"
-            )
-            yield Services(server, home, remote_python, dask_address, slurm)
+        print(f"\nstart-up: remote venv {venv_seconds:.1f} s, services {services_seconds:.1f} s")
+        yield Services(covalent_server, home, remote_python, dask_address, slurm)
 
 
 def settings(backend: str, services: Services) -> dict[str, object]:
