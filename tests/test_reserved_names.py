@@ -1,0 +1,67 @@
+"""includes/reserved-names.yml refuses every name the Covalent stack and stdlib install.
+
+A package name that equals an installed distribution or import name breaks the generated
+project (pip refuses `pydantic` beside Covalent's own requirement; `test` shadows the
+standard library's package). The names come from tests/reserved_names.py, run in the
+shared stack's Python, so a new pin or plugin that brings new names fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import copier
+import pytest
+from conftest import CONFIG, REPO, answers_for
+from reserved_names import COMMAND
+from support import copy_working_tree
+
+LISTS = ("python_keywords", "stdlib_modules", "shadowed_modules")
+
+
+def test_every_installed_and_stdlib_name_is_refused(stack_python: Path) -> None:
+    computed = json.loads(
+        subprocess.run(
+            [str(stack_python), str(REPO / "tests" / "reserved_names.py"), "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+    )
+    # The computation itself works: an empty result would pass everything below.
+    assert {"covalent", "pydantic", "fastapi"} <= set(computed["stack"])
+    assert {"json", "test", "idlelib"} <= set(computed["stdlib"])
+
+    refused = {name for key in LISTS for name in CONFIG[key]["default"]}
+    missing = {kind: sorted(set(names) - refused) for kind, names in computed.items()}
+    if any(missing.values()):
+        pytest.fail(
+            "includes/reserved-names.yml misses names a package must not take:\n"
+            + "".join(f"  {kind}: {', '.join(names)}\n" for kind, names in missing.items() if names)
+            + f"regenerate it with: {COMMAND}",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The working tree's template files, without git: Copier then uses them in place."""
+    return copy_working_tree(tmp_path_factory.mktemp("snapshot"))
+
+
+@pytest.mark.parametrize("name", ["test", "pydantic"])
+def test_copier_refuses_a_reserved_package_name(template: Path, tmp_path: Path, name: str) -> None:
+    destination = tmp_path / "project"
+    with pytest.raises(ValueError, match="question 'package_name'"):
+        copier.run_copy(
+            str(template),
+            destination,
+            data=answers_for(["local"], package_name=name),
+            defaults=True,
+            quiet=True,
+            skip_tasks=True,
+        )
+    assert not destination.exists(), "a refused answer must leave nothing behind"
