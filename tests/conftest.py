@@ -11,56 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from support import BUILD, REPO, CovalentServer, bin_dir, covalent_env, ensure_venv, free_port
+from questionnaire import BACKENDS, CONFIG, DEFAULT_BACKENDS, REPO, required_answers
+from support import BUILD, CovalentServer, bin_dir, covalent_env, ensure_venv, free_port
 
+# Re-exported for the test modules that still import them from here.
+__all__ = ["BACKENDS", "CONFIG", "DEFAULT_BACKENDS", "REPO"]
 
-class _CopierLoader(yaml.SafeLoader):
-    """Reads copier.yml as Copier does, following its `!include` documents."""
-
-
-def _include(loader: _CopierLoader, node: yaml.Node) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for path in sorted(REPO.glob(loader.construct_scalar(node))):  # type: ignore[arg-type]
-        merged.update(yaml.load(path.read_text(), _CopierLoader))
-    return merged
-
-
-_CopierLoader.add_constructor("!include", _include)
-
-
-def load_copier_config() -> dict[str, Any]:
-    """copier.yml with its includes merged, the way Copier sees it."""
-    merged: dict[str, Any] = {}
-    for document in yaml.load_all((REPO / "copier.yml").read_text(), _CopierLoader):
-        merged.update(document or {})
-    return merged
-
-
-CONFIG = load_copier_config()
-BACKENDS: list[str] = list(CONFIG["backends"]["choices"].values())
 REGISTRY: dict[str, dict[str, str]] = CONFIG["backend_registry"]["default"]
-DEFAULT_BACKENDS: list[str] = CONFIG["backends"]["default"]
-
-# Answers for the questions that have no usable default (who to log in as, which cloud
-# project): what a user must type. Everything else takes its default.
-REQUIRED_ANSWERS: dict[str, dict[str, str]] = {
-    "ssh": {"ssh_hostname": "localhost", "ssh_username": "covtest"},
-    "slurm": {"slurm_address": "localhost", "slurm_username": "covtest"},
-    "hpc": {"hpc_address": "localhost", "hpc_username": "covtest"},
-    "gcpbatch": {
-        "gcpbatch_project_id": "my-project-123",
-        "gcpbatch_bucket_name": "my-bucket",
-        "gcpbatch_service_account_email": "runner@my-project-123.iam.gserviceaccount.com",
-    },
-    "azurebatch": {
-        "azurebatch_tenant_id": "00000000-0000-0000-0000-000000000001",
-        "azurebatch_client_id": "00000000-0000-0000-0000-000000000002",
-        "azurebatch_batch_account_url": "https://myaccount.eastus.batch.azure.com",
-        "azurebatch_storage_account_name": "mystorage",
-    },
-    "ec2": {"ec2_key_name": "my-key"},
-}
+# What a person must type for each back end (its settings without a default).
+REQUIRED_ANSWERS: dict[str, dict[str, str]] = {b: required_answers(b) for b in BACKENDS}
 
 
 def executor_instances(source: str) -> list[tuple[str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import keyword
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import copier
 import pytest
 from conftest import BACKENDS, CONFIG, REGISTRY, REPO, answers_for
+from questionnaire import QUESTIONS, RULES, backend_of, rule_of
 from support import copy_working_tree
 
 TEMPLATE = REPO / "template"
@@ -68,59 +70,135 @@ def copy_with(template: Path, tmp_path: Path, **answers: object) -> Path:
     return destination
 
 
-@pytest.mark.parametrize(
-    ("question", "value", "expected"),
-    [
-        ("package_name", "class", "is a Python keyword"),
-        ("package_name", "json", "would shadow the standard library module"),
-        ("package_name", "covalent", "would shadow the Covalent stack's module"),
-        ("package_name", "covalent_slurm_plugin", "would shadow the Covalent stack's module"),
-        ("package_name", "9lives", "starting with a letter"),
-        ("package_name", "my-pkg", 'for example "my_pkg"'),
-        ("package_name", "café", "lowercase ASCII letters"),
-        ("package_name", "", "Must not be empty"),
-        ("project_name", 'say "hi"', "contains a quote"),
-        ("project_name", "", "Must not be empty"),
-        ("description", "two\nlines", "single line"),
-        ("backends", [], "Choose at least one back end"),
-    ],
-)
-def test_bad_answer_is_refused_with_what_is_expected(
+# One bad answer of each kind a validator refuses, and how its message starts: with what
+# to type. Copier prints "Validation error for question 'NAME': " before the message.
+BAD_ANSWERS = [
+    ("project_name", "", "Type a name; e.g. Protein folding sweeps"),
+    ("project_name", 'say "hi"', "Use plain words; no double quotes"),
+    ("project_name", "a\tb", "Use plain words on one line"),
+    ("project_name", "a\u2028b", "Use plain words on one line"),
+    ("project_name", "x" * 81, "Keep it to 80 characters; it has 81"),
+    ("project_name", "1234", "Use at least one letter a-z; the package name"),
+    ("package_name", "", "Type a name; lowercase a-z, 0-9 and _"),
+    ("package_name", "class", "Choose another name; a Python keyword, e.g. class_workflows"),
+    ("package_name", "json", "Choose another name; a standard library module, e.g. json_workflows"),
+    ("package_name", "test", "Choose another name; a standard library module, e.g. test_workflows"),
+    (
+        "package_name",
+        "covalent",
+        "Choose another name; a package Covalent installs, e.g. covalent_workflows",
+    ),
+    (
+        "package_name",
+        "pydantic",
+        "Choose another name; a package Covalent installs, e.g. pydantic_workflows",
+    ),
+    (
+        "package_name",
+        "conftest",
+        "Choose another name; a module the tests import, e.g. conftest_workflows",
+    ),
+    ("package_name", "9lives", "Use lowercase a-z, 0-9 and _; start with a letter, e.g. lives"),
+    ("package_name", "my-pkg", "Use lowercase a-z, 0-9 and _; start with a letter, e.g. my_pkg"),
+    ("package_name", "café", "Use lowercase a-z, 0-9 and _; start with a letter, e.g. cafe"),
+    ("package_name", "my__pkg", "Use single underscores; one between words, e.g. my_pkg"),
+    ("package_name", "pkg_", "Use single underscores; one between words, e.g. pkg"),
+    ("package_name", "a" * 61, "Keep it to 60 characters; it has 61"),
+    ("description", "two\nlines", "Use plain words on one line"),
+    ("description", 'a "quoted" word', "Use plain words; no double quotes"),
+    ("description", "x" * 201, "Keep it to 200 characters; it has 201"),
+    ("backends", [], "Choose at least one back end"),
+    ("dask_scheduler_address", "10.0.0.5:8786", "Type tcp://HOST:PORT"),
+    ("dask_scheduler_address", "tcp://10.0.0.5:99999", "Use a port 1 to 65535"),
+    ("ssh_hostname", "alice@login", "Type just the host name or alias; no user@"),
+    ("ssh_hostname", "", "Pass --data ssh_hostname=HOST: it cannot be empty"),
+    ("ssh_username", "a b", "Type a user name"),
+    ("ssh_key_file", "-----BEGIN OPENSSH PRIVATE KEY-----", "Type the key file's path"),
+    ("ssh_key_file", "~/.ssh/id rsa", "Type the key file's path"),
+    # Found by Hypothesis: the plugins expand ~0 on import and fail ("no home directory").
+    ("slurm_ssh_key_file", "~0", "Type the key file's path"),
+    ("hpc_ssh_key_file", "~alice/.ssh/id_ed25519", "Type the key file's path"),
+    ("ssh_python_path", "python3; rm -rf ~", "Type python3 or a path"),
+    ("ssh_remote_workdir", "-rf", "Use letters, digits ._/~+-; no leading -"),
+    ("slurm_address", "login:2222", "Type just the host name or alias"),
+    ("slurm_options", "{partition: debug}", "Write --name=value, not {parti...; e.g."),
+    ("slurm_options", "-p gpu", "Use long options, not -p; e.g. --partition=gpu"),
+    ("slurm_options", "--partition=debug;rm", "Use letters, digits, _.,:=/@+%-; in the value"),
+    ("slurm_options", "--Partition=gpu", "Use lowercase option names"),
+    ("slurm_options", "--time=", "Give a value after the =; or write --time alone"),
+    ("slurm_options", "--time=1:00 --time=2:00", "Give each option once; --time is there twice"),
+    ("slurm_options", "--comment=" + "x" * 80, "Keep each option to 80 characters; --comment"),
+    ("slurm_options", "--time=1\t--mem=4G", "Type the options on one line"),
+    ("slurm_conda_env", "my env", "Use letters, digits, ._- only"),
+    ("slurm_venv", "~/my venv", "Use letters, digits ._/~+-"),
+    ("hpc_remote_python_exe", "python3", "Type an absolute path"),
+    ("awsbatch_region", "mars-1", "Type an AWS region"),
+    ("awsbatch_s3_bucket_name", "My_Bucket", "Use 3-63 of a-z 0-9 . -"),
+    ("gcpbatch_project_id", "X", "Use 6-30 of a-z 0-9 -"),
+    ("gcpbatch_service_account_email", "me@gmail.com", "Type the e-mail; NAME@PROJECT"),
+    ("azurebatch_tenant_id", "tenant", "Type a GUID"),
+    ("azurebatch_batch_account_url", "http://x.batch.azure.com", "Type the https URL"),
+    ("azurebatch_storage_account_name", "Storage_1", "Use a-z and 0-9; 3 to 24"),
+    ("ec2_instance_type", "large", "Type an instance type"),
+    ("ec2_key_name", "", "Pass --data ec2_key_name=NAME: it cannot be empty"),
+]
+# Each message starts by saying what to do.
+FIRST_WORDS = ("Type", "Use", "Choose", "Keep", "Give", "Write", "Pass")
+
+
+def fits_the_toolbar(question: str, message: str) -> bool:
+    """Whether what to type (the message up to its first "; ") shows whole at a prompt.
+
+    Copier shows "Validation error for question 'NAME': " and the message on one toolbar
+    line that an 80-column terminal cuts; the details after "; " may be cut there.
+    """
+    shown = f"Validation error for question '{question}': {message}"[:80]
+    return shown.startswith(f"Validation error for question '{question}': ") and (
+        message.split("; ")[0] in shown
+    )
+
+
+@pytest.mark.parametrize(("question", "value", "expected"), BAD_ANSWERS)
+def test_bad_answer_is_refused_with_what_to_type_first_in_80_columns(
     template: Path, tmp_path: Path, question: str, value: object, expected: str
 ) -> None:
-    answers = {question: value} if question != "backends" else {"backends": value}
+    backend = backend_of(question) or "local"
+    answers = {"backends": [backend], question: value}
     with pytest.raises(ValueError, match=f"question '{question}'") as error:
         copy_with(template, tmp_path, **answers)
-    assert expected in str(error.value)
+    message = str(error.value).split(f"question '{question}': ", 1)[1]
+    assert message.startswith(expected)
+    assert message.split()[0] in FIRST_WORDS
+    assert len(message) <= 80, f"{len(message)} columns: {message}"
+    if not message.startswith("Pass --data"):  # that one only ever shows without a prompt
+        assert fits_the_toolbar(question, message), message
     assert not (tmp_path / "project").exists(), "a refused answer must leave nothing behind"
 
 
-@pytest.mark.parametrize(
-    ("question", "value", "expected"),
-    [
-        ("dask_scheduler_address", "10.0.0.5:8786", "expected tcp://HOST:PORT"),
-        ("dask_scheduler_address", "tcp://10.0.0.5:99999", "a port is a number from 1 to 65535"),
-        ("ssh_hostname", "alice@login", "not a host name"),
-        ("ssh_username", "a b", "not a user name"),
-        ("ssh_key_file", "-----BEGIN OPENSSH PRIVATE KEY-----", "not a plain file path"),
-        ("slurm_address", "login:2222", "no user@ or :port"),
-        ("slurm_options", "{partition: 'debug; rm -rf ~'}", "not a plain sbatch value"),
-        ("slurm_options", "{--partition: debug}", "not an sbatch long option name"),
-        ("slurm_options", "[debug]", "not a mapping"),
-        ("awsbatch_region", "mars-1", "not an AWS region"),
-        ("awsbatch_s3_bucket_name", "My_Bucket", "not an S3 bucket name"),
-        ("gcpbatch_project_id", "X", "not a project ID"),
-        ("azurebatch_tenant_id", "tenant", "expected a GUID"),
-    ],
-)
-def test_bad_backend_setting_is_refused(
-    template: Path, tmp_path: Path, question: str, value: str, expected: str
-) -> None:
-    backend = next(b for b in REGISTRY if question.startswith(f"{b}_"))
-    with pytest.raises(ValueError, match=f"question '{question}'") as error:
-        copy_with(template, tmp_path, backends=[backend], **{question: value})
-    assert expected in str(error.value)
-    assert not (tmp_path / "project").exists()
+def test_every_rule_says_what_to_type_in_80_columns_and_its_example_passes() -> None:
+    for name, rule in RULES.items():
+        assert rule["expect"].split()[0] in FIRST_WORDS, name
+        assert len(rule["expect"]) <= 80, name
+        assert re.fullmatch(rule["pattern"], rule["example"]), name
+
+
+def test_what_to_type_shows_whole_at_the_prompt_of_every_question_with_a_rule() -> None:
+    cut = [
+        f"{question}: {RULES[rule]['expect']}"
+        for question in QUESTIONS
+        if (rule := rule_of(question)) and not fits_the_toolbar(question, RULES[rule]["expect"])
+    ]
+    assert cut == []
+
+
+def test_every_help_fits_one_80_column_line_after_copiers_microphone() -> None:
+    # Copier prints "🎤 " (three columns) before the help, and cuts the line at 80.
+    too_long = {
+        name: len(question["help"])
+        for name, question in QUESTIONS.items()
+        if len(question["help"]) > 77
+    }
+    assert too_long == {}
 
 
 def test_refused_answer_leaves_an_existing_folder_as_it_was(template: Path, tmp_path: Path) -> None:
@@ -151,10 +229,6 @@ INJECTIONS = [
     "x`id`",
     "x\\",
 ]
-
-
-def backend_of(question: str) -> str:
-    return next((b for b in BACKENDS if question.startswith(f"{b}_")), "local")
 
 
 def code_shape(project: Path) -> dict[str, str]:
@@ -195,7 +269,7 @@ FIXED = {"package_name": "pkg"}  # else project_name would rename the package
 def test_free_text_answer_is_refused_or_inert(
     template: Path, tmp_path: Path, baseline_shapes, question: str
 ) -> None:
-    backend = backend_of(question)
+    backend = backend_of(question) or "local"
     expected = baseline_shapes(backend)
     for number, payload in enumerate(INJECTIONS):
         try:

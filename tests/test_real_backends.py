@@ -104,7 +104,7 @@ def settings(backend: str, services: Services) -> dict[str, object]:
             "slurm_address": LOGIN,
             "slurm_username": TEST_USER,
             "slurm_venv": str(venv),
-            "slurm_options": {"partition": services.slurm.partition, "time": "00:05:00"},
+            "slurm_options": f"--partition={services.slurm.partition} --time=00:05:00",
         },
     }[backend]
 

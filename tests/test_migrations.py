@@ -1,0 +1,108 @@
+"""Answers saved by an older template version come through `copier update` in today's form.
+
+Projects made before `slurm_options` became sbatch options store it as a YAML mapping.
+Today's validator refuses that, and Copier would then drop the answer silently and take
+the default; hooks/migrate_answers.py converts it first. These tests copy a project from
+the last release with the old form and update it to the working tree, through the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import copier
+import pytest
+import yaml
+from projects import git
+from questionnaire import REPO, required_answers
+from support import copy_working_tree
+
+# The last commit whose copier.yml asks slurm_options as a YAML mapping.
+MAPPING_RELEASE = "2445f71f7cc6f3816a2b8e1591ace3a19fb709aa"
+COPIER = str(Path(sys.executable).parent / "copier")
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clone of the template whose v1.0.0 is that release and v1.1.0 the working tree."""
+    clone = tmp_path_factory.mktemp("template") / "copier-covalent"
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
+    git(clone, "tag", "v1.0.0", MAPPING_RELEASE)
+    git(clone, "rm", "-r", "--quiet", ".")
+    copy_working_tree(clone)
+    git(clone, "add", "--all")
+    git(clone, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "working tree")
+    git(clone, "tag", "v1.1.0")
+    return clone
+
+
+def update_old_project(template: Path, project: Path, options: dict) -> str:
+    """Copy a Slurm project at v1.0.0 with these options, update it to v1.1.0; its output."""
+    copier.run_copy(
+        str(template),
+        project,
+        data={"backends": ["slurm"], "package_name": "proj", "slurm_options": options}
+        | required_answers("slurm"),
+        defaults=True,
+        unsafe=True,
+        vcs_ref="v1.0.0",
+        quiet=True,
+    )
+    run = subprocess.run(
+        [COPIER, "update", "--trust", "--defaults", str(project)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "No conflicts" in run.stdout
+    return run.stdout
+
+
+def options_in(project: Path) -> str:
+    """The options block of the Slurm executor, as the project's jobs get it."""
+    source = (project / "src" / "proj" / "executors.py").read_text()
+    return source[source.index("options={") : source.index("},", source.index("options={"))]
+
+
+def test_update_turns_the_old_options_mapping_into_the_same_sbatch_options(
+    template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "p"
+    output = update_old_project(template, project, {"partition": "debug", "time": "00:30:00"})
+
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["slurm_options"] == "--partition=debug --time=00:30:00"
+    assert "_commit: v1.1.0" in (project / ".copier-answers.yml").read_text()
+    assert options_in(project) == (
+        'options={\n        "partition": "debug",\n        "time": "00:30:00",\n    '
+    )
+    assert "slurm_options are now sbatch options: --partition=debug --time=00:30:00" in output
+
+
+def test_update_keeps_what_yaml_made_of_a_time_and_says_to_check_it(
+    template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "p"
+    # What the old questionnaire stored for {time: 1:30:00}: YAML 1.1 read 5400 minutes.
+    output = update_old_project(template, project, {"time": 5400})
+
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["slurm_options"] == (
+        "--time=5400"
+    )
+    assert '"time": "5400"' in options_in(project)  # what the jobs got before
+    assert "check --time=5400: YAML may have changed what was typed" in output
+
+
+def test_update_makes_an_option_without_value_a_flag(template: Path, tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    output = update_old_project(template, project, {"exclusive": None})
+
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["slurm_options"] == (
+        "--exclusive"
+    )
+    assert '"exclusive": ""' in options_in(project)  # was "None", which sbatch refuses
+    assert "--exclusive had no value; it is now a flag" in output
