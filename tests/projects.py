@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import filecmp
+import json
+import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from support import copy_working_tree
 
 PACKAGE = "proj_update"
 SRC = Path("src") / PACKAGE
+COPIER = str(Path(sys.executable).parent / "copier")
 
 # Realistic edits people make, each as (file, text to find, text to put instead).
 # They touch a generated executor block, the user section, their own workflow, the
@@ -200,3 +204,63 @@ def update_edited_project(
     apply_edits(fresh, edits_for)
     assert tree_differences(project, fresh) == []
     return project
+
+
+def copier_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The `copier` command as a person runs it (in `cwd`)."""
+    return subprocess.run(
+        [COPIER, *args], capture_output=True, text=True, env=env or dict(os.environ), cwd=cwd
+    )
+
+
+def data_args(backends: list[str], **extra: str) -> list[str]:
+    """The answers for these back ends (and `extra` ones) as --data options."""
+    args = []
+    for key, value in answers_for(backends, **extra).items():
+        args += ["--data", f"{key}={json.dumps(value) if isinstance(value, list) else value}"]
+    return args
+
+
+def cli_copy(
+    template: Path, project: Path, backends: list[str], *options: str
+) -> subprocess.CompletedProcess[str]:
+    """`copier copy --trust --defaults` of a project with these back ends; it must work."""
+    run = copier_cli(
+        "copy",
+        "--trust",
+        "--defaults",
+        *options,
+        *data_args(backends, package_name=PACKAGE),
+        str(template),
+        str(project),
+    )
+    assert run.returncode == 0, run.stderr
+    return run
+
+
+def cli_update(project: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """`copier update --trust --defaults --vcs-ref=:current:` with these options."""
+    return copier_cli(
+        "update", "--trust", "--defaults", "--vcs-ref=:current:", *options, str(project)
+    )
+
+
+def hook_error(run: subprocess.CompletedProcess[str]) -> str:
+    """What the post-update hook printed on stderr, between Copier's own lines."""
+    lines = run.stderr.splitlines()
+    end = next(i for i, line in enumerate(lines) if line.startswith("Task ["))
+    start = max(i for i, line in enumerate(lines[:end]) if line.startswith(" > Running task"))
+    return "\n".join(lines[start + 1 : end])
+
+
+def rename_package(project: Path, new: str, *, in_answers: bool) -> None:
+    """Rename the package as a person does, in one commit: its folder, and the old name
+    everywhere it appears (`git grep`), the answers file only when `in_answers`."""
+    git(project, "mv", str(SRC), f"src/{new}")
+    for name in git(project, "grep", "-l", PACKAGE).splitlines():
+        if in_answers or name != ".copier-answers.yml":
+            path = project / name
+            path.write_text(path.read_text().replace(PACKAGE, new))
+    commit_all(project, f"Rename the package to {new}")

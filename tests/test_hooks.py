@@ -5,23 +5,26 @@ pytest-copie always trusts the template, so these tests call the `copier` CLI.
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import answers_for
-from projects import PACKAGE, apply_edits, commit_all, git, make_template_clone
-
-COPIER = str(Path(sys.executable).parent / "copier")
-
-
-def copier_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [COPIER, *args], capture_output=True, text=True, env=env or dict(os.environ)
-    )
+from projects import (
+    PACKAGE,
+    apply_edits,
+    cli_copy,
+    cli_update,
+    commit_all,
+    copier_cli,
+    data_args,
+    git,
+    hook_error,
+    make_template_clone,
+    rename_package,
+)
 
 
 def copy(
@@ -29,16 +32,28 @@ def copy(
 ) -> subprocess.CompletedProcess[str]:
     """`copier copy --defaults` of a local-only project, with these options."""
     return copier_cli(
-        "copy", "--defaults", *options, *data_args(["local"]), str(template), str(project), env=env
+        "copy",
+        "--defaults",
+        *options,
+        *data_args(["local"], package_name=PACKAGE),
+        str(template),
+        str(project),
+        env=env,
     )
 
 
-def data_args(backends: list[str]) -> list[str]:
-    """The answers for these back ends as --data options."""
-    args = []
-    for key, value in answers_for(backends, package_name=PACKAGE).items():
-        args += ["--data", f"{key}={json.dumps(value) if isinstance(value, list) else value}"]
-    return args
+def fitting(text: str, *paths: Path) -> str:
+    """`text`, once checked to fit an 80-column terminal line by line, apart from paths."""
+    for line in text.splitlines():
+        for path in paths:
+            line = line.replace(str(path), "PATH")
+        assert len(line) <= 80, f"wider than 80 columns: {line!r}"
+    return text
+
+
+def said(run: subprocess.CompletedProcess[str], *paths: Path) -> str:
+    """What the post-copy hook told the person (Copier's own lines go to stderr)."""
+    return fitting(run.stdout.strip(), *paths)
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +86,9 @@ def test_copy_with_trust_makes_a_repository_with_a_first_commit(
 
     assert run.returncode == 0, run.stderr
     assert "ready for `copier update`" in run.stdout
+    assert said(run) == (
+        "Made the project a git repository with a first commit.\nIt is ready for `copier update`."
+    )
     assert git(tmp_path / "p", "log", "--format=%s").strip() == "Start project from copier-covalent"
     assert git(tmp_path / "p", "status", "--porcelain") == ""
     assert f"python -m {PACKAGE}" in run.stdout + run.stderr  # how to run it
@@ -90,6 +108,15 @@ def test_copy_without_git_identity_succeeds_and_says_how_to_commit(
     assert (tmp_path / "p" / ".git").is_dir()
     assert 'git config --global user.name "Your Name"' in run.stdout
     assert "git commit" in run.stdout
+    assert said(run, tmp_path) == (
+        "git could not make the project's first commit:\n"
+        "  Author identity unknown\n"
+        "Set your identity, then commit by hand (`copier update` needs a commit):\n"
+        '  git config --global user.name "Your Name"\n'
+        '  git config --global user.email "you@example.org"\n'
+        f"  cd {tmp_path / 'p'}\n"
+        '  git commit -m "Start project from copier-covalent"'
+    )
 
 
 def test_copy_inside_a_repository_does_not_nest_another(template: Path, tmp_path: Path) -> None:
@@ -100,6 +127,11 @@ def test_copy_inside_a_repository_does_not_nest_another(template: Path, tmp_path
     assert run.returncode == 0, run.stderr
     assert not (tmp_path / "p" / ".git").exists()
     assert "commit the new files there" in run.stdout
+    assert said(run, tmp_path) == (
+        "The project is inside the git repository at\n"
+        f"  {tmp_path.resolve()}\n"
+        "so commit the new files there before you run `copier update`."
+    )
 
 
 def test_copy_into_a_folder_the_outer_repository_ignores_gets_its_own(
@@ -112,6 +144,81 @@ def test_copy_into_a_folder_the_outer_repository_ignores_gets_its_own(
 
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "build" / "p" / ".git").is_dir()
+    assert said(run) == (
+        "The repository around the project ignores it, so the project got its own git\n"
+        "repository with a first commit, ready for `copier update`."
+    )
+
+
+def test_copy_into_a_new_empty_repository_makes_its_first_commit(
+    template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    git(project, "init", "--quiet")
+
+    # mkdir p && cd p && git init && copier copy --trust TEMPLATE .
+    run = copier_cli(
+        "copy",
+        "--trust",
+        "--defaults",
+        *data_args(["local"], package_name=PACKAGE),
+        str(template),
+        ".",
+        cwd=project,
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert said(run) == (
+        "Made the first commit in the project's git repository.\nIt is ready for `copier update`."
+    )
+    assert git(project, "log", "--format=%s").strip() == "Start project from copier-covalent"
+    assert git(project, "status", "--porcelain") == ""
+
+
+def test_copy_into_a_repository_with_commits_leaves_the_commit_to_you(
+    template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    git(project, "init", "--quiet")
+    (project / "NOTES.md").write_text("My notes\n")
+    commit_all(project, "My notes")
+
+    run = copy(template, project, "--trust")
+
+    assert run.returncode == 0, run.stderr
+    assert said(run) == (
+        "The project folder already had commits, so nothing was committed: review the\n"
+        "new files and commit them (git add -A && git commit) before `copier update`."
+    )
+    assert git(project, "log", "--format=%s").strip() == "My notes"
+    assert "?? src/" in git(project, "status", "--porcelain")
+
+
+def test_copy_without_git_says_how_to_make_the_repository(template: Path, tmp_path: Path) -> None:
+    # Copier needs no git to copy a template folder that is not a repository.
+    plain = shutil.copytree(template, tmp_path / "plain", ignore=shutil.ignore_patterns(".git"))
+    (tmp_path / "bin").mkdir()  # a PATH without git
+    env = dict(os.environ, PATH=str(tmp_path / "bin"))
+
+    run = copier_cli(
+        "copy",
+        "--trust",
+        "--defaults",
+        *data_args(["local"], package_name=PACKAGE),
+        str(plain),
+        str(tmp_path / "p"),
+        env=env,
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert said(run) == (
+        "git is not installed, so the project is not a git repository yet, and\n"
+        "`copier update` will need one. Install git, then in the project folder:\n"
+        '  git init && git add -A && git commit -m "Start project from copier-covalent"'
+    )
+    assert not (tmp_path / "p" / ".git").exists()
 
 
 def test_update_fails_loudly_naming_the_conflicted_file(template: Path, tmp_path: Path) -> None:
@@ -208,3 +315,99 @@ def test_update_to_a_newer_release_runs_its_migration_and_keeps_edits(tmp_path: 
     again = copier_cli("update", "--defaults", "--trust", str(project))
     assert again.returncode == 0, again.stderr
     assert not (project / "MIGRATED.txt").exists(), "a versioned migration runs once"
+
+
+def test_update_fails_when_answers_claim_a_backend_never_generated(
+    template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "p"
+    cli_copy(template, project, ["local", "dask"])
+    git(project, "rm", "--quiet", f"src/{PACKAGE}/workflows/dask.py")  # dask keeps the rest
+    # slurm and its settings typed into the answers file instead of `copier update --data`.
+    answers = project / ".copier-answers.yml"
+    settings = {k: v for k, v in answers_for(["slurm"]).items() if k != "backends"}
+    typed = "".join(f"{key}: {value}\n" for key, value in settings.items())
+    answers.write_text(answers.read_text().replace("- dask\n", "- dask\n- slurm\n") + typed)
+    commit_all(project, "Add slurm")
+
+    run = cli_update(project)
+
+    assert run.returncode == 1
+    assert fitting(hook_error(run)) == (
+        ".copier-answers.yml lists the back end slurm, but nothing of it was generated\n"
+        "(no executor, no example workflow, no README section): the answers file was\n"
+        "edited by hand, so Copier saw nothing to add. Undo the update, put `backends`\n"
+        "back to what was generated in a commit, and let Copier add the rest:\n"
+        "  git reset --hard && git clean -fd\n"
+        "  # in .copier-answers.yml, set `backends: [local, dask]`, then commit\n"
+        "  copier update --trust --vcs-ref=:current: \\\n"
+        "    --data 'backends=[local,dask,slurm]'"
+    )
+
+    # The way out it gives works (with --defaults here, to answer without a terminal).
+    git(project, "reset", "--hard", "--quiet")
+    git(project, "clean", "-fd", "--quiet")
+    answers.write_text(answers.read_text().replace("- slurm\n", ""))
+    commit_all(project, "Back ends as generated")
+    again = cli_update(project, "--data", "backends=[local,dask,slurm]")
+
+    assert again.returncode == 0, again.stderr
+    assert "Back ends added slurm. Now: local, dask, slurm." in again.stdout
+    executors = (project / "src" / PACKAGE / "executors.py").read_text()
+    assert "slurm = ct.executor.SlurmExecutor(" in executors
+
+
+def test_update_fails_when_the_package_folder_was_renamed_but_not_in_the_answers(
+    template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "p"
+    cli_copy(template, project, ["local"])
+    rename_package(project, "renamed", in_answers=False)
+
+    run = cli_update(project, *data_args(["local", "dask"]))
+
+    assert run.returncode == 1
+    assert fitting(hook_error(run)) == (
+        f".copier-answers.yml says package_name: {PACKAGE}, but the last commit has no\n"
+        f"src/{PACKAGE}/: the package was renamed without telling Copier, so this update\n"
+        "wrote to the old folder. The package now looks like src/renamed/. Undo the\n"
+        "update, record the new name in a commit, and run the same update again:\n"
+        "  git reset --hard && git clean -fd\n"
+        "  # in .copier-answers.yml, set `package_name: renamed`, then commit"
+    )
+
+    # The way out it gives works.
+    git(project, "reset", "--hard", "--quiet")
+    git(project, "clean", "-fd", "--quiet")
+    answers = project / ".copier-answers.yml"
+    answers.write_text(answers.read_text().replace(PACKAGE, "renamed"))
+    commit_all(project, "Record the new package name")
+    again = cli_update(project, *data_args(["local", "dask"]))
+
+    assert again.returncode == 0, again.stderr
+    assert (project / "src" / "renamed" / "workflows" / "dask.py").is_file()
+    assert not (project / "src" / PACKAGE).exists()
+
+
+@pytest.mark.parametrize("edited", ["slurm/job-env.sh", f"src/{PACKAGE}/workflows/slurm.py"])
+def test_update_removing_a_backend_names_the_deleted_files_you_had_edited(
+    template: Path, tmp_path: Path, edited: str
+) -> None:
+    project = tmp_path / "p"
+    cli_copy(template, project, ["local", "slurm"])
+    path = project / edited
+    path.write_text(path.read_text() + "# my own note\n")
+    commit_all(project, "My note")
+
+    run = cli_update(project, *data_args(["local"]))
+
+    assert run.returncode == 0, run.stderr
+    assert not path.exists()
+    assert fitting(run.stdout.strip()) == (  # the other file slurm had, unedited, is not named
+        "Back ends removed slurm. Now: local.\n"
+        "The update deleted files that had your edits. Your versions are still in the\n"
+        "last commit: before you commit, copy what you need from them:\n"
+        f"  git show HEAD:./{edited}\n"
+        "No conflicts. Review with `git diff`, run the tests, then commit."
+    )
+    assert git(project, "show", f"HEAD:./{edited}").endswith("# my own note\n")

@@ -13,8 +13,13 @@ from conftest import BACKENDS, REGISTRY, executor_instances
 from projects import (
     SRC,
     base_for,
+    cli_copy,
+    cli_update,
+    conflict_leftovers,
+    data_args,
     generate,
     make_template_clone,
+    rename_package,
     run_project_tests,
     tree_differences,
     update,
@@ -65,3 +70,39 @@ def test_unedited_update_equals_fresh_copy(template: Path, tmp_path: Path) -> No
     update(project, BACKENDS)
     fresh = generate(template, tmp_path / "fresh", BACKENDS)
     assert tree_differences(project, fresh) == []
+
+
+def test_update_adds_a_backend_to_a_package_renamed_with_its_answer(
+    template: Path, tmp_path: Path, install_project
+) -> None:
+    project = tmp_path / "p"
+    cli_copy(template, project, ["local"])
+    rename_package(project, "renamed", in_answers=True)
+
+    run = cli_update(project, *data_args(["local", "slurm"]))
+
+    assert run.returncode == 0, run.stderr
+    assert "No conflicts" in run.stdout
+    assert conflict_leftovers(project) == []
+    assert not (project / SRC).exists()
+    package = project / "src" / "renamed"
+    assert ("slurm", "SlurmExecutor") in executor_instances((package / "executors.py").read_text())
+    assert (package / "workflows" / "slurm.py").is_file()
+    run_project_tests(install_project, project)
+
+
+def test_project_tests_fail_when_the_answers_file_was_edited_by_hand(
+    template: Path, tmp_path: Path, install_project
+) -> None:
+    project = tmp_path / "p"
+    cli_copy(template, project, ["local"])
+    answers = project / ".copier-answers.yml"
+    answers.write_text(answers.read_text().replace("- local\n", "- local\n- dask\n"))
+
+    run = install_project(project).run(
+        "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore"
+    )
+
+    assert run.returncode == 1
+    assert "1 failed" in run.stdout
+    assert "add or remove back ends with `copier update --data ...` (see the README)" in run.stdout
