@@ -1,0 +1,394 @@
+"""Copier's questionnaire as people answer it: the real `copier` CLI at an 80x40 terminal.
+
+Most people run `copier copy --trust TEMPLATE my-project` and answer prompts; the other
+tests pass answers with --data and never see a prompt, a help line or a validation
+toolbar. These tests press keys in a pseudo-terminal and assert on the screen a person
+would see (tests/terminal.py), walking copier.yml's questions in its own order.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import REGISTRY, executor_instances
+from projects import git, make_template_clone
+from questionnaire import (
+    BACKENDS,
+    CONFIG,
+    DEFAULT_BACKENDS,
+    QUESTIONS,
+    RULES,
+    backend_of,
+    is_asked,
+    is_required,
+    required_answers,
+    rule_of,
+)
+from terminal import BACKSPACE, CLEAR_LINE, COLUMNS, CTRL_C, DOWN, ENTER, SPACE, Terminal
+
+COPIER = str(Path(sys.executable).parent / "copier")
+MIC = "🎤 "  # Copier draws every question as this and its help, on one line
+GENERAL = ["project_name", "package_name", "description"]
+# The back ends' settings, in the order Copier asks them after the checkbox.
+SETTINGS = [name for name in QUESTIONS if name not in [*GENERAL, "backends"]]
+# Checkbox label of each back end, as copier.yml spells it.
+LABELS = {value: label for label, value in CONFIG["backends"]["choices"].items()}
+TOOLBAR = "Validation error for question '{}': "
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One clean tagged clone for the module: every session here only reads it."""
+    return make_template_clone(tmp_path_factory.mktemp("template"))
+
+
+def toolbar(question: str, message: str) -> str:
+    """Copier's validation toolbar for `message`, as an 80-column terminal shows it."""
+    return (TOOLBAR.format(question) + message)[:COLUMNS].rstrip()
+
+
+class Person:
+    """Someone answering Copier's questions at the terminal, one question at a time.
+
+    Copier draws each question as "🎤 <help>" and keeps it on screen once answered, so
+    the n-th such line of the session is the n-th question: a question asked out of
+    copier.yml's order, or a help cut by the terminal, fails at that question.
+    """
+
+    def __init__(self, terminal: Terminal) -> None:
+        self.terminal = terminal
+        self.answered = 0
+
+    def prompts(self) -> list[str]:
+        """Every question drawn so far, as its "🎤 <help>" line."""
+        return [line for line in self.terminal.transcript().splitlines() if line.startswith(MIC)]
+
+    def reach(self, name: str) -> None:
+        """Wait for question `name` to be asked; check its whole help is on one line."""
+        self.terminal.wait_until(
+            lambda: len(self.prompts()) > self.answered, f"question {name} (#{self.answered + 1})"
+        )
+        self.terminal.settle(quiet=0.15)  # drawn whole, and prompt_toolkit reads keys
+        expected = MIC + QUESTIONS[name]["help"]
+        line = self.prompts()[self.answered]
+        assert line == expected, (
+            f"question {name}: expected its help whole on one line\n"
+            f"  want: {expected!r}\n  shown: {line!r}\nscreen:\n{self.terminal.text()}"
+        )
+
+    def answer(self, name: str, typed: str = "") -> None:
+        """Type `typed` (nothing: keep the offered default) and press Enter."""
+        self.reach(name)
+        self.enter(typed)
+
+    def enter(self, typed: str = "") -> None:
+        """Finish the question waiting: type `typed`, press Enter."""
+        self.terminal.send(typed + ENTER)
+        self.answered += 1
+
+    def refused(self, name: str, quiet: float = 0.15) -> str:
+        """The toolbar line shown for a refused answer to `name`, once it shows, after
+        checking that `name` is still the question waiting and nothing came after it.
+
+        The toolbar shows while a bad answer is typed, before Enter: after an Enter,
+        give Copier `quiet` seconds to draw a next question it should not ask.
+        """
+        self.terminal.wait_for(TOOLBAR.format(name), timeout=10)
+        self.terminal.settle(quiet=quiet)
+        prompts = self.prompts()
+        assert len(prompts) == self.answered + 1, f"{name} not asked again:\n{self.terminal.text()}"
+        assert prompts[-1] == MIC + QUESTIONS[name]["help"], self.terminal.text()
+        return self.terminal.line_with(TOOLBAR.format(name))
+
+    def tick(self, ticked: list[str], wanted: list[str]) -> None:
+        """In the back-end checkbox (`ticked` ticked now), leave exactly `wanted` ticked.
+
+        The keys come from the order of the choices in copier.yml: space where a tick
+        must change, down arrow to the next choice.
+        """
+        self.reach("backends")
+        keys = [SPACE if (b in ticked) != (b in wanted) else "" for b in BACKENDS]
+        self.terminal.send(DOWN.join(keys))
+        last = LABELS[BACKENDS[-1]]
+        self.terminal.wait_until(lambda: "»" in self.terminal.line_with(last), "pointer at end")
+        self.terminal.settle(quiet=0.15)
+        # Each choice is drawn as " » ● label" (pointer, tick) or "   ○ label".
+        marks = {b: self.terminal.line_with(LABELS[b]).split(LABELS[b])[0].split() for b in LABELS}
+        assert [b for b in BACKENDS if marks[b][-1] == "●"] == wanted, self.terminal.text()
+        self.enter()
+
+    def settings(
+        self,
+        answers: dict[str, Any],
+        new: list[str],
+        answer: Callable[[str, str], None] | None = None,
+    ) -> None:
+        """Every setting not in `answers` that Copier asks for them, in copier.yml's
+        order: the example typed for a required setting of a back end in `new`, Enter
+        on the others. `answer(name, example or "")` replaces the plain answer."""
+        for name in SETTINGS:
+            if name in answers or not is_asked(name, answers):
+                continue
+            backend = backend_of(name) or ""
+            typed = required_answers(backend).get(name, "") if backend in new else ""
+            (answer or self.answer)(name, typed)
+            answers[name] = typed or QUESTIONS[name].get("default", "")
+
+
+def copy_at_terminal(template: Path, project: Path) -> Terminal:
+    return Terminal([COPIER, "copy", "--trust", str(template), str(project)])
+
+
+def update_at_terminal(project: Path) -> Terminal:
+    return Terminal([COPIER, "update", "--trust", "--vcs-ref=:current:", str(project)], cwd=project)
+
+
+def copy_with_defaults(template: Path, project: Path) -> Path:
+    """A default project, committed by the post-copy hook, as `copier update` needs."""
+    run = subprocess.run(
+        [COPIER, "copy", "--trust", "--defaults", str(template), str(project)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return project
+
+
+def finished(terminal: Terminal) -> None:
+    """The session ends with exit status 0 (else: everything it showed)."""
+    status = terminal.wait_exit()
+    assert status == 0, f"exit status {status}:\n{terminal.transcript()}"
+
+
+def answers_file(project: Path) -> dict[str, Any]:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+def check_project(project: Path, backends: list[str], stack_python: Path) -> None:
+    """One executor per back end, in copier.yml's order, and code ruff finds clean."""
+    package = answers_file(project)["package_name"]
+    source = (project / "src" / package / "executors.py").read_text()
+    generated = source.split("# --- Your own executors", 1)[0]
+    assert executor_instances(generated) == [(b, REGISTRY[b]["executor_class"]) for b in backends]
+    ruff = str(stack_python.parent / "ruff")
+    for command in (["check"], ["format", "--check"]):
+        run = subprocess.run(
+            [ruff, *command, "--no-cache", "."], cwd=project, capture_output=True, text=True
+        )
+        assert run.returncode == 0, f"ruff {' '.join(command)}:\n{run.stdout}{run.stderr}"
+
+
+COMBINATIONS = [pytest.param([b], id=b) for b in BACKENDS] + [pytest.param(BACKENDS, id="all")]
+
+
+@pytest.mark.parametrize("backends", COMBINATIONS)
+def test_copy_at_a_terminal_finishes_for_each_backend_alone_and_all_together(
+    template: Path, tmp_path: Path, stack_python: Path, backends: list[str]
+) -> None:
+    project = tmp_path / "project"
+    with copy_at_terminal(template, project) as terminal:
+        person = Person(terminal)
+        for name in GENERAL:
+            person.answer(name)
+        person.tick(DEFAULT_BACKENDS, backends)
+        person.settings({"backends": backends}, new=backends)
+        finished(terminal)
+
+    assert answers_file(project)["backends"] == backends
+    check_project(project, backends, stack_python)
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b not in DEFAULT_BACKENDS])
+def test_update_at_a_terminal_adds_each_backend_to_a_default_project(
+    template: Path, tmp_path: Path, stack_python: Path, backend: str
+) -> None:
+    project = copy_with_defaults(template, tmp_path / "project")
+    backends = [b for b in BACKENDS if b in DEFAULT_BACKENDS or b == backend]
+
+    with update_at_terminal(project) as terminal:
+        person = Person(terminal)
+        for name in GENERAL:
+            person.answer(name)  # the previous answers are the defaults
+        person.tick(DEFAULT_BACKENDS, backends)
+        person.settings({"backends": backends}, new=[backend])
+        finished(terminal)
+        assert "No conflicts" in terminal.transcript()
+
+    assert answers_file(project)["backends"] == backends
+    check_project(project, backends, stack_python)
+
+
+def test_a_refused_host_is_asked_again_and_a_good_one_finishes(
+    template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    with copy_at_terminal(template, project) as terminal:
+        person = Person(terminal)
+        for name in GENERAL:
+            person.answer(name)
+        person.tick(DEFAULT_BACKENDS, ["ssh"])
+        person.reach("ssh_hostname")
+
+        terminal.send("alice@login:22" + ENTER)
+        line = person.refused("ssh_hostname", quiet=1)
+        assert line.startswith(TOOLBAR.format("ssh_hostname") + "Type just the host name")
+        assert line == toolbar("ssh_hostname", RULES["host"]["expect"])
+
+        person.enter(CLEAR_LINE + "login.example.org")
+        person.settings({"backends": ["ssh"], "ssh_hostname": "login.example.org"}, ["ssh"])
+        finished(terminal)
+
+    assert answers_file(project)["ssh_hostname"] == "login.example.org"
+
+
+def test_a_reserved_package_name_is_refused_with_what_to_type_and_asked_again(
+    template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    with copy_at_terminal(template, project) as terminal:
+        person = Person(terminal)
+        person.answer("project_name")
+        person.reach("package_name")
+
+        terminal.send(CLEAR_LINE + "json" + ENTER)
+        line = person.refused("package_name", quiet=1)
+        assert line == toolbar(
+            "package_name", "Choose another name; a standard library module, e.g. json_workflows"
+        )
+
+        person.enter(CLEAR_LINE + "json_tools")
+        person.answer("description")
+        person.tick(DEFAULT_BACKENDS, DEFAULT_BACKENDS)
+        person.settings({"backends": DEFAULT_BACKENDS}, DEFAULT_BACKENDS)
+        finished(terminal)
+
+    assert (project / "src" / "json_tools" / "executors.py").is_file()
+
+
+def test_enter_on_an_empty_required_setting_shows_what_to_type_and_asks_again(
+    template: Path, tmp_path: Path
+) -> None:
+    """Every required setting of every back end, in one session with all of them."""
+    project = tmp_path / "project"
+    refused: list[str] = []
+
+    def enter_empty_first(name: str, typed: str) -> None:
+        person.reach(name)
+        if is_required(name):
+            terminal.send(ENTER)
+            expect = RULES[rule_of(name) or ""]["expect"]
+            assert person.refused(name) == toolbar(name, expect)
+            refused.append(name)
+        person.enter(typed)
+
+    with copy_at_terminal(template, project) as terminal:
+        person = Person(terminal)
+        for name in GENERAL:
+            person.answer(name)
+        person.tick(DEFAULT_BACKENDS, BACKENDS)
+        person.settings({"backends": BACKENDS}, BACKENDS, answer=enter_empty_first)
+        finished(terminal)
+
+    assert refused == [name for name in SETTINGS if is_required(name)]
+
+
+def test_every_refused_setting_shows_what_to_type_in_the_80_column_toolbar(
+    template: Path, tmp_path: Path
+) -> None:
+    """What to type must be readable where Copier shows it: after "Validation error for
+    question 'NAME': " in a one-line toolbar that the terminal's width cuts. For the
+    longest names only a few columns are left, so each message says what to type before
+    its first "; " and the details after it, which the toolbar may cut.
+
+    One session with every back end: at each setting a rule checks, type "?" (no rule
+    accepts it), read the toolbar, delete the "?" and answer as usual.
+    """
+    project = tmp_path / "project"
+    cut: list[str] = []
+
+    def refuse_first(name: str, typed: str) -> None:
+        person.reach(name)
+        rule = rule_of(name)
+        if rule:
+            terminal.send("?")
+            message = RULES[rule]["expect"]
+            what_to_type = TOOLBAR.format(name) + message.split("; ")[0]
+            line = person.refused(name)
+            if line != toolbar(name, message) or not line.startswith(what_to_type):
+                cut.append(f"{name}:\n  shown: {line}\n  whole: {TOOLBAR.format(name)}{message}")
+            terminal.send(BACKSPACE)
+        person.enter(typed)
+
+    with copy_at_terminal(template, project) as terminal:
+        person = Person(terminal)
+        for name in GENERAL:
+            person.answer(name)
+        person.tick(DEFAULT_BACKENDS, BACKENDS)
+        person.settings({"backends": BACKENDS}, BACKENDS, answer=refuse_first)
+        finished(terminal)
+
+    assert cut == [], f"{len(cut)} cut before what to type at {COLUMNS} columns:\n" + "\n".join(cut)
+
+
+def test_ctrl_c_during_the_questions_stops_and_leaves_nothing(
+    template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    with copy_at_terminal(template, project) as terminal:
+        person = Person(terminal)
+        for name in GENERAL:
+            person.answer(name)
+        person.tick(DEFAULT_BACKENDS, ["slurm"])
+        person.answer("slurm_address", "login.example.org")
+        person.reach("slurm_username")
+
+        terminal.send(CTRL_C)
+        assert terminal.wait_exit() != 0
+        assert "Execution stopped by user" in terminal.text()
+
+    assert not project.exists()
+
+
+def test_ctrl_c_during_an_interactive_update_leaves_the_project_as_committed(
+    template: Path, tmp_path: Path
+) -> None:
+    project = copy_with_defaults(template, tmp_path / "project")
+    head = git(project, "rev-parse", "HEAD")
+    with update_at_terminal(project) as terminal:
+        person = Person(terminal)
+        for name in GENERAL:
+            person.answer(name)
+        person.tick(DEFAULT_BACKENDS, [*DEFAULT_BACKENDS, "ssh"])
+        person.answer("dask_scheduler_address")
+        person.reach("ssh_hostname")
+
+        terminal.send(CTRL_C)
+        assert terminal.wait_exit() != 0
+        assert "Execution stopped by user" in terminal.text()
+
+    assert git(project, "status", "--porcelain", "--ignored") == ""
+    assert git(project, "rev-parse", "HEAD") == head
+
+
+def test_defaults_without_a_required_setting_fail_naming_the_data_to_pass(
+    template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    run = subprocess.run(
+        [COPIER, "copy", "--trust", "--defaults", "--data", 'backends=["ssh"]']
+        + [str(template), str(project)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+    assert run.returncode != 0
+    last = run.stdout.strip().splitlines()[-1]
+    assert "ssh_hostname" in last and "--data ssh_hostname=" in last, run.stdout
+    assert not project.exists()
