@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 from questionnaire import BACKENDS, CONFIG, DEFAULT_BACKENDS, REPO, required_answers
 from support import BUILD, CovalentServer, bin_dir, covalent_env, ensure_venv, free_port
 
@@ -20,6 +24,30 @@ __all__ = ["BACKENDS", "CONFIG", "DEFAULT_BACKENDS", "REPO"]
 REGISTRY: dict[str, dict[str, str]] = CONFIG["backend_registry"]["default"]
 # What a person must type for each back end (its settings without a default).
 REQUIRED_ANSWERS: dict[str, dict[str, str]] = {b: required_answers(b) for b in BACKENDS}
+
+
+# Property-based tests: a fixed, reproducible sample in CI; a long random exploration on
+# demand (HYPOTHESIS_PROFILE=explore HYPOTHESIS_EXAMPLES=2000, see README), which keeps
+# its failures in build/hypothesis and replays them first on the next run.
+settings.register_profile(
+    "ci",
+    max_examples=40,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+    phases=[Phase.explicit, Phase.generate, Phase.shrink],  # no slow "explain" phase
+)
+settings.register_profile(
+    "explore",
+    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "500")),
+    database=DirectoryBasedExampleDatabase(str(BUILD / "hypothesis")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def executor_instances(source: str) -> list[tuple[str, str]]:
@@ -118,3 +146,32 @@ def covalent_server(
     with server:
         print(f"\ncovalent server: up in {time.monotonic() - started:.1f} s")
         yield server
+
+
+@pytest.fixture(scope="session")
+def project_probe(
+    stack_python: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[Path, str, list[str]], dict[str, Any]]]:
+    """One long-lived process of the stack's Python that builds generated projects'
+    executors and workflow graphs (tests/project_probe.py); always stopped."""
+    env = covalent_env(tmp_path_factory.mktemp("probe-covalent"))
+    process = subprocess.Popen(
+        [str(stack_python), str(Path(__file__).with_name("project_probe.py"))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+
+    def probe(src: Path, package: str, backends: list[str]) -> dict[str, Any]:
+        request = {"src": str(src), "package": package, "backends": backends}
+        process.stdin.write(json.dumps(request) + "\n")  # type: ignore[union-attr]
+        process.stdin.flush()  # type: ignore[union-attr]
+        return json.loads(process.stdout.readline())  # type: ignore[union-attr]
+
+    try:
+        yield probe
+    finally:
+        process.kill()
+        process.wait()

@@ -1,0 +1,119 @@
+"""Hypothesis strategies for answers the validators accept, drawn from their own rules.
+
+Each setting's strategy is built from the answer_rules entry its validator checks (the
+same regular expression), the free texts from the characters and lengths the macros in
+includes/answers.jinja allow, and the back ends from copier.yml's choices. A strategy
+may still produce an answer the validator refuses (a reserved package name, a port above
+65535); the tests discard those, because what they test is every *accepted* answer.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from hypothesis import strategies as st
+from questionnaire import (
+    BACKENDS,
+    CONFIG,
+    QUESTIONS,
+    RULES,
+    backend_of,
+    is_optional,
+    is_required,
+    rule_of,
+)
+
+RESERVED = {
+    name
+    for key in ("python_keywords", "stdlib_modules", "shadowed_modules", "project_modules")
+    for name in CONFIG[key]["default"]
+}
+# Characters the free texts refuse besides the unprintable ones.
+REFUSED_IN_TEXT = '"\\`'
+
+# What people type most (ASCII words), mixed with any printable character at all.
+_typed = st.sampled_from(string.ascii_letters + string.digits + " -_.,:;'()&/+!?")
+_printable = st.characters(
+    exclude_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"),
+    exclude_characters=REFUSED_IN_TEXT,
+)
+
+
+def free_text(max_size: int) -> st.SearchStrategy[str]:
+    """One line of printable text with plain spaces, as project names and descriptions."""
+    return st.text(alphabet=st.one_of(_typed, _typed, _printable, st.just(" ")), max_size=max_size)
+
+
+# At least one ASCII letter, somewhere: the package name is made from it.
+project_names = st.builds(
+    lambda before, letter, after: (before + letter + after)[:80],
+    free_text(40),
+    st.sampled_from(string.ascii_letters),
+    free_text(40),
+)
+package_names = st.from_regex(r"[a-z][a-z0-9_]{0,59}", fullmatch=True).filter(
+    lambda name: "__" not in name and not name.endswith("_") and name not in RESERVED
+)
+descriptions = free_text(200)
+
+
+@st.composite
+def sbatch_options(draw: st.DrawFn) -> str:
+    """Long options as Slurm users type them, flags included, spaced any way."""
+    names = draw(
+        st.lists(st.from_regex(r"[a-z][a-z0-9-]{0,23}", fullmatch=True), max_size=5, unique=True)
+    )
+    options = []
+    for name in names:
+        value = draw(st.none() | st.from_regex(r"[A-Za-z0-9_.,:=/@+%-]{1,40}", fullmatch=True))
+        options.append(f"--{name}" if value is None else f"--{name}={value}")
+    spaces = draw(st.lists(st.sampled_from([" ", "  "]), min_size=len(options) + 1))
+    return spaces[0].lstrip() + "".join(o + s for o, s in zip(options, spaces[1:], strict=False))
+
+
+def parse_sbatch_options(text: str) -> dict[str, str]:
+    """What the executor's options must hold for what was typed: each option, as typed."""
+    return {option[2:].partition("=")[0]: option[2:].partition("=")[2] for option in text.split()}
+
+
+_dask_addresses = st.builds(
+    "{}://{}:{}".format,
+    st.sampled_from(["tcp", "tls"]),
+    st.from_regex(r"[A-Za-z0-9.-]{1,60}", fullmatch=True),
+    st.integers(1, 65535),
+)
+
+
+def setting(question: str) -> st.SearchStrategy[Any]:
+    """Valid answers to one back-end setting; None stands for "press Enter" (the default)."""
+    details = QUESTIONS[question]
+    if question == "slurm_options":
+        values = st.one_of(st.just(""), sbatch_options())
+    elif question == "dask_scheduler_address":
+        values = st.one_of(st.just(""), _dask_addresses)
+    elif "choices" in details:
+        values = st.sampled_from(list(details["choices"]))
+    else:
+        rule = rule_of(question)
+        assert rule, f"no strategy for {question}: its validator names no rule"
+        values = st.from_regex(RULES[rule]["pattern"], fullmatch=True)
+        if is_optional(question):
+            values = st.one_of(st.just(""), values)
+    return values if is_required(question) else st.one_of(st.none(), values)
+
+
+@st.composite
+def answers(draw: st.DrawFn) -> dict[str, Any]:
+    """A whole questionnaire's answers, as --data would pass them (omitted = default)."""
+    backends = draw(st.lists(st.sampled_from(BACKENDS), min_size=1, unique=True))
+    drawn: dict[str, Any] = {
+        "backends": backends,
+        "project_name": draw(st.none() | project_names),
+        "package_name": draw(st.none() | package_names),
+        "description": draw(st.none() | descriptions),
+    }
+    for question in QUESTIONS:
+        if backend_of(question) in backends:
+            drawn[question] = draw(setting(question))
+    return {name: value for name, value in drawn.items() if value is not None}
