@@ -106,6 +106,12 @@ class Person:
         assert prompts[-1] == MIC + QUESTIONS[name]["help"], self.terminal.text()
         return self.terminal.line_with(TOOLBAR.format(name))
 
+    def choose_backends(self, wanted: list[str]) -> None:
+        """Enter on the general questions (keeping what is offered), then tick `wanted`."""
+        for name in GENERAL:
+            self.answer(name)
+        self.tick(DEFAULT_BACKENDS, wanted)
+
     def tick(self, ticked: list[str], wanted: list[str]) -> None:
         """In the back-end checkbox (`ticked` ticked now), leave exactly `wanted` ticked.
 
@@ -160,6 +166,20 @@ def copy_with_defaults(template: Path, project: Path) -> Path:
     return project
 
 
+def copy_every_backend_at_terminal(
+    template: Path, project: Path, answer: Callable[[Person, str, str], None]
+) -> None:
+    """One copy session ticking every back end; `answer(person, name, example)` answers
+    each setting, and the session must finish."""
+    with copy_at_terminal(template, project) as terminal:
+        person = Person(terminal)
+        person.choose_backends(BACKENDS)
+        person.settings(
+            {"backends": BACKENDS}, BACKENDS, answer=lambda name, typed: answer(person, name, typed)
+        )
+        finished(terminal)
+
+
 def finished(terminal: Terminal) -> None:
     """The session ends with exit status 0 (else: everything it showed)."""
     status = terminal.wait_exit()
@@ -194,9 +214,7 @@ def test_copy_at_a_terminal_finishes_for_each_backend_alone_and_all_together(
     project = tmp_path / "project"
     with copy_at_terminal(template, project) as terminal:
         person = Person(terminal)
-        for name in GENERAL:
-            person.answer(name)
-        person.tick(DEFAULT_BACKENDS, backends)
+        person.choose_backends(backends)
         person.settings({"backends": backends}, new=backends)
         finished(terminal)
 
@@ -213,9 +231,7 @@ def test_update_at_a_terminal_adds_each_backend_to_a_default_project(
 
     with update_at_terminal(project) as terminal:
         person = Person(terminal)
-        for name in GENERAL:
-            person.answer(name)  # the previous answers are the defaults
-        person.tick(DEFAULT_BACKENDS, backends)
+        person.choose_backends(backends)
         person.settings({"backends": backends}, new=[backend])
         finished(terminal)
         assert "No conflicts" in terminal.transcript()
@@ -230,9 +246,7 @@ def test_a_refused_host_is_asked_again_and_a_good_one_finishes(
     project = tmp_path / "project"
     with copy_at_terminal(template, project) as terminal:
         person = Person(terminal)
-        for name in GENERAL:
-            person.answer(name)
-        person.tick(DEFAULT_BACKENDS, ["ssh"])
+        person.choose_backends(["ssh"])
         person.reach("ssh_hostname")
 
         terminal.send("alice@login:22" + ENTER)
@@ -275,25 +289,18 @@ def test_enter_on_an_empty_required_setting_shows_what_to_type_and_asks_again(
     template: Path, tmp_path: Path
 ) -> None:
     """Every required setting of every back end, in one session with all of them."""
-    project = tmp_path / "project"
     refused: list[str] = []
 
-    def enter_empty_first(name: str, typed: str) -> None:
+    def enter_empty_first(person: Person, name: str, typed: str) -> None:
         person.reach(name)
         if is_required(name):
-            terminal.send(ENTER)
+            person.terminal.send(ENTER)
             expect = RULES[rule_of(name) or ""]["expect"]
             assert person.refused(name) == toolbar(name, expect)
             refused.append(name)
         person.enter(typed)
 
-    with copy_at_terminal(template, project) as terminal:
-        person = Person(terminal)
-        for name in GENERAL:
-            person.answer(name)
-        person.tick(DEFAULT_BACKENDS, BACKENDS)
-        person.settings({"backends": BACKENDS}, BACKENDS, answer=enter_empty_first)
-        finished(terminal)
+    copy_every_backend_at_terminal(template, tmp_path / "project", enter_empty_first)
 
     assert refused == [name for name in SETTINGS if is_required(name)]
 
@@ -309,29 +316,22 @@ def test_every_refused_setting_shows_what_to_type_in_the_80_column_toolbar(
     One session with every back end: at each setting a rule checks, type "?" (no rule
     accepts it), read the toolbar, delete the "?" and answer as usual.
     """
-    project = tmp_path / "project"
     cut: list[str] = []
 
-    def refuse_first(name: str, typed: str) -> None:
+    def refuse_first(person: Person, name: str, typed: str) -> None:
         person.reach(name)
         rule = rule_of(name)
         if rule:
-            terminal.send("?")
+            person.terminal.send("?")
             message = RULES[rule]["expect"]
             what_to_type = TOOLBAR.format(name) + message.split("; ")[0]
             line = person.refused(name)
             if line != toolbar(name, message) or not line.startswith(what_to_type):
                 cut.append(f"{name}:\n  shown: {line}\n  whole: {TOOLBAR.format(name)}{message}")
-            terminal.send(BACKSPACE)
+            person.terminal.send(BACKSPACE)
         person.enter(typed)
 
-    with copy_at_terminal(template, project) as terminal:
-        person = Person(terminal)
-        for name in GENERAL:
-            person.answer(name)
-        person.tick(DEFAULT_BACKENDS, BACKENDS)
-        person.settings({"backends": BACKENDS}, BACKENDS, answer=refuse_first)
-        finished(terminal)
+    copy_every_backend_at_terminal(template, tmp_path / "project", refuse_first)
 
     assert cut == [], f"{len(cut)} cut before what to type at {COLUMNS} columns:\n" + "\n".join(cut)
 
@@ -342,9 +342,7 @@ def test_ctrl_c_during_the_questions_stops_and_leaves_nothing(
     project = tmp_path / "project"
     with copy_at_terminal(template, project) as terminal:
         person = Person(terminal)
-        for name in GENERAL:
-            person.answer(name)
-        person.tick(DEFAULT_BACKENDS, ["slurm"])
+        person.choose_backends(["slurm"])
         person.answer("slurm_address", "login.example.org")
         person.reach("slurm_username")
 
@@ -362,9 +360,7 @@ def test_ctrl_c_during_an_interactive_update_leaves_the_project_as_committed(
     head = git(project, "rev-parse", "HEAD")
     with update_at_terminal(project) as terminal:
         person = Person(terminal)
-        for name in GENERAL:
-            person.answer(name)
-        person.tick(DEFAULT_BACKENDS, [*DEFAULT_BACKENDS, "ssh"])
+        person.choose_backends([*DEFAULT_BACKENDS, "ssh"])
         person.answer("dask_scheduler_address")
         person.reach("ssh_hostname")
 
