@@ -8,6 +8,7 @@ would see (tests/terminal.py), walking copier.yml's questions in its own order.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -106,11 +107,12 @@ class Person:
         assert prompts[-1] == MIC + QUESTIONS[name]["help"], self.terminal.text()
         return self.terminal.line_with(TOOLBAR.format(name))
 
-    def choose_backends(self, wanted: list[str]) -> None:
-        """Enter on the general questions (keeping what is offered), then tick `wanted`."""
+    def choose_backends(self, wanted: list[str], ticked: list[str] = DEFAULT_BACKENDS) -> None:
+        """Enter on the general questions (keeping what is offered), then, in the
+        checkbox where `ticked` are ticked, tick exactly `wanted`."""
         for name in GENERAL:
             self.answer(name)
-        self.tick(DEFAULT_BACKENDS, wanted)
+        self.tick(ticked, wanted)
 
     def tick(self, ticked: list[str], wanted: list[str]) -> None:
         """In the back-end checkbox (`ticked` ticked now), leave exactly `wanted` ticked.
@@ -155,10 +157,14 @@ def update_at_terminal(project: Path) -> Terminal:
     return Terminal([COPIER, "update", "--trust", "--vcs-ref=:current:", str(project)], cwd=project)
 
 
-def copy_with_defaults(template: Path, project: Path) -> Path:
-    """A default project, committed by the post-copy hook, as `copier update` needs."""
+def copy_with_defaults(
+    template: Path, project: Path, backends: list[str] = DEFAULT_BACKENDS
+) -> Path:
+    """A project with these back ends and defaults elsewhere, committed by the post-copy
+    hook, as `copier update` needs."""
+    data = ["--data", f"backends={json.dumps(backends)}"]
     run = subprocess.run(
-        [COPIER, "copy", "--trust", "--defaults", str(template), str(project)],
+        [COPIER, "copy", "--trust", "--defaults", *data, str(template), str(project)],
         capture_output=True,
         text=True,
     )
@@ -222,16 +228,18 @@ def test_copy_at_a_terminal_finishes_for_each_backend_alone_and_all_together(
     check_project(project, backends, stack_python)
 
 
-@pytest.mark.parametrize("backend", [b for b in BACKENDS if b not in DEFAULT_BACKENDS])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_update_at_a_terminal_adds_each_backend_to_a_default_project(
     template: Path, tmp_path: Path, stack_python: Path, backend: str
 ) -> None:
-    project = copy_with_defaults(template, tmp_path / "project")
-    backends = [b for b in BACKENDS if b in DEFAULT_BACKENDS or b == backend]
+    """A default-answers project; one with the other default back end for local, dask."""
+    base = [b for b in DEFAULT_BACKENDS if b != backend]
+    project = copy_with_defaults(template, tmp_path / "project", base)
+    backends = [b for b in BACKENDS if b in base or b == backend]
 
     with update_at_terminal(project) as terminal:
         person = Person(terminal)
-        person.choose_backends(backends)
+        person.choose_backends(backends, ticked=base)
         person.settings({"backends": backends}, new=[backend])
         finished(terminal)
         assert "No conflicts" in terminal.transcript()
