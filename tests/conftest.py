@@ -15,16 +15,20 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
-from questionnaire import BACKENDS, CONFIG, DEFAULT_BACKENDS, REPO, required_answers
-from support import BUILD, CovalentServer, bin_dir, covalent_env, ensure_venv, free_port
+from projects import make_template_clone
+from questionnaire import BACKENDS, CONFIG, DEFAULT_BACKENDS, REGISTRY, REPO, answers_for
+from support import (
+    BUILD,
+    CovalentServer,
+    bin_dir,
+    copy_working_tree,
+    covalent_env,
+    ensure_venv,
+    free_port,
+)
 
 # Re-exported for the test modules that still import them from here.
-__all__ = ["BACKENDS", "CONFIG", "DEFAULT_BACKENDS", "REPO"]
-
-REGISTRY: dict[str, dict[str, str]] = CONFIG["backend_registry"]["default"]
-# What a person must type for each back end (its settings without a default).
-REQUIRED_ANSWERS: dict[str, dict[str, str]] = {b: required_answers(b) for b in BACKENDS}
-
+__all__ = ["BACKENDS", "CONFIG", "DEFAULT_BACKENDS", "REGISTRY", "REPO", "answers_for"]
 
 # Property-based tests: a fixed, reproducible sample in CI; a long random exploration on
 # demand (HYPOTHESIS_PROFILE=explore HYPOTHESIS_EXAMPLES=2000, see README), which keeps
@@ -56,17 +60,6 @@ def executor_instances(source: str) -> list[tuple[str, str]]:
     return re.findall(pattern, source, flags=re.MULTILINE)
 
 
-def answers_for(backends: list[str], **extra: Any) -> dict[str, Any]:
-    """Answers that generate a project with these back ends and defaults elsewhere."""
-    answers: dict[str, Any] = {"backends": backends}
-    for backend in backends:
-        answers.update(REQUIRED_ANSWERS.get(backend, {}))
-    answers.update(extra)
-    unknown = set(answers) - set(CONFIG)
-    assert not unknown, f"not questions in copier.yml: {unknown}"  # copie ignores them
-    return answers
-
-
 def stack_requirements() -> list[str]:
     """Everything any generated project can depend on, from the pins in the template."""
     pins = [item["requirement"] for item in CONFIG["covalent_requirements"]["default"]]
@@ -84,6 +77,26 @@ def isolated_copier(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     for role in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{role}_NAME", "Template Tests")
         monkeypatch.setenv(f"GIT_{role}_EMAIL", "tests@example.invalid")
+
+
+@pytest.fixture(scope="session")
+def ruff(stack_python: Path) -> Path:
+    """The pinned ruff of the generated projects, from the shared stack."""
+    return bin_dir(stack_python.parent.parent) / "ruff"
+
+
+@pytest.fixture(scope="session")
+def template_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The working tree's template files, without git: Copier uses them in place, the
+    fastest way to render many projects."""
+    return copy_working_tree(tmp_path_factory.mktemp("template-files"))
+
+
+@pytest.fixture(scope="session")
+def template_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The working tree committed in a clone of the template and tagged v1.0.0, as
+    `copier update` needs it; tests that release versions of their own make their own."""
+    return make_template_clone(tmp_path_factory.mktemp("template-clone"))
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import copier
-from conftest import BACKENDS, REGISTRY, REPO, answers_for
+from questionnaire import BACKENDS, REGISTRY, REPO, answers_for
 from support import copy_working_tree
 
 PACKAGE = "proj_update"
@@ -264,3 +265,35 @@ def rename_package(project: Path, new: str, *, in_answers: bool) -> None:
             path = project / name
             path.write_text(path.read_text().replace(PACKAGE, new))
     commit_all(project, f"Rename the package to {new}")
+
+
+def ruff_problems(ruff: Path, folder: Path) -> str:
+    """What `ruff check` and `ruff format --check` find in a folder; "" when it is clean."""
+    problems = []
+    for command in (["check"], ["format", "--check", "--diff"]):
+        run = subprocess.run(
+            [str(ruff), *command, "--no-cache", "."], cwd=folder, capture_output=True, text=True
+        )
+        if run.returncode != 0:
+            problems.append(f"ruff {' '.join(command)}:\n{run.stdout}{run.stderr}")
+    return "\n".join(problems)
+
+
+def template_debris(project: Path) -> list[str]:
+    """Every file of a generated project that does not read as written by hand: Jinja
+    left unrendered, a run of blank lines, trailing blanks or a ragged end."""
+    found = []
+    for path in sorted(project.rglob("*")):
+        if not path.is_file() or ".git" in path.relative_to(project).parts:
+            continue
+        name, text = path.relative_to(project), path.read_text()
+        debris = re.sub(r"\$\{\{[^}]*\}\}", "", text)  # GitHub Actions expressions are fine
+        if re.search(r"\{\{|\{%|\{#", debris):
+            found.append(f"{name}: unrendered Jinja")
+        if "\n\n\n\n" in text:
+            found.append(f"{name}: a run of blank lines")
+        if re.search(r"[ \t]+$", text, flags=re.MULTILINE):
+            found.append(f"{name}: trailing blanks")
+        if not text.endswith("\n") or text.endswith("\n\n"):
+            found.append(f"{name}: ragged end")
+    return found

@@ -43,6 +43,7 @@ CONFIG = load_copier_config()
 BACKENDS: list[str] = list(CONFIG["backends"]["choices"].values())
 DEFAULT_BACKENDS: list[str] = CONFIG["backends"]["default"]
 RULES: dict[str, dict[str, str]] = CONFIG["answer_rules"]["default"]
+REGISTRY: dict[str, dict[str, str]] = CONFIG["backend_registry"]["default"]
 # Every question a person can be asked, in the order Copier asks them.
 QUESTIONS: dict[str, dict[str, Any]] = {
     name: question
@@ -96,3 +97,14 @@ def is_asked(question: str, answers: dict[str, Any]) -> bool:
         return bool(when)
     rendered = jinja2.Environment().from_string(when).render(**answers).strip()
     return rendered.lower() not in ("false", "", "0", "none")
+
+
+def answers_for(backends: list[str], **extra: Any) -> dict[str, Any]:
+    """Answers that generate a project with these back ends and defaults elsewhere."""
+    answers: dict[str, Any] = {"backends": backends}
+    for backend in backends:
+        answers.update(required_answers(backend))
+    answers.update(extra)
+    unknown = set(answers) - set(CONFIG)
+    assert not unknown, f"not questions in copier.yml: {unknown}"  # copie ignores them
+    return answers

@@ -2,7 +2,7 @@
 
 Hypothesis draws whole questionnaires from the validators' own rules (answer_strategies),
 renders each with Copier as `copier copy --data ... --defaults` would, and checks what a
-person would find: every answer stored as typed, code that parses, no template debris,
+person would find: every answer stored as typed, code that parses, no template_files debris,
 `ruff check` and `ruff format --check` clean as rendered, executors that build with the
 right class and settings, and workflow graphs whose every task runs on a shared
 executor. A sample of the drawn projects is also installed and runs its own tests.
@@ -30,26 +30,15 @@ import yaml
 from answer_strategies import answers, parse_sbatch_options
 from conftest import REGISTRY
 from hypothesis import given, reject, settings
-from projects import git, make_template_clone
+from projects import git, ruff_problems, template_debris
 from questionnaire import BACKENDS, is_asked, required_answers
-from support import bin_dir, copy_working_tree, covalent_env
+from support import covalent_env
 
 # A tenth of the examples, at least three: each installs a project and runs its tests.
 OWN_TEST_EXAMPLES = max(3, settings.default.max_examples // 10)
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The working tree's template files, without git: Copier then uses them in place."""
-    return copy_working_tree(tmp_path_factory.mktemp("snapshot"))
-
-
-@pytest.fixture(scope="module")
-def ruff(stack_python: Path) -> str:
-    return str(bin_dir(stack_python.parent.parent) / "ruff")
-
-
-def render(template: Path, destination: Path, data: dict[str, Any]) -> Path:
+def render(template_files: Path, destination: Path, data: dict[str, Any]) -> Path:
     """Render these answers; discard the example when a drawn answer is refused.
 
     A refusal of an answer that was *not* drawn (a default derived from other answers,
@@ -57,7 +46,7 @@ def render(template: Path, destination: Path, data: dict[str, Any]) -> Path:
     """
     try:
         copier.run_copy(
-            str(template), destination, data=data, defaults=True, quiet=True, skip_tasks=True
+            str(template_files), destination, data=data, defaults=True, quiet=True, skip_tasks=True
         )
     except ValueError as error:
         refused = re.search(r"question '(\w+)'", str(error))
@@ -77,28 +66,12 @@ def check_answers_stored_as_typed(project: Path, data: dict[str, Any]) -> dict[s
 
 
 def check_text_and_syntax(project: Path, package: str) -> None:
-    for path in project.rglob("*"):
-        if not path.is_file():
-            continue
-        name, text = path.relative_to(project), path.read_text()
-        debris = re.sub(r"\$\{\{[^}]*\}\}", "", text)  # GitHub Actions expressions are fine
-        assert not re.search(r"\{\{|\{%|\{#", debris), f"{name}: unrendered Jinja"
-        assert not re.search(r"[ \t]+$", text, flags=re.MULTILINE), f"{name}: trailing blanks"
-        assert text.endswith("\n") and not text.endswith("\n\n"), f"{name}: ragged end"
-        if path.suffix == ".py":
-            ast.parse(text, filename=str(name))
+    assert template_debris(project) == []
+    for path in project.rglob("*.py"):
+        ast.parse(path.read_text(), filename=str(path.relative_to(project)))
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     assert pyproject["project"]["name"] == package.replace("_", "-")
     assert (project / "src" / package / "executors.py").is_file()
-
-
-def check_ruff_clean(project: Path, ruff: str) -> None:
-    for command in (
-        [ruff, "check", "--no-cache", "."],
-        [ruff, "format", "--no-cache", "--check", "."],
-    ):
-        run = subprocess.run(command, cwd=project, capture_output=True, text=True)
-        assert run.returncode == 0, run.stdout + run.stderr
 
 
 def check_executors_build(project: Path, stored: dict[str, Any], project_probe) -> None:
@@ -118,24 +91,24 @@ def check_executors_build(project: Path, stored: dict[str, Any], project_probe) 
 
 @given(data=answers())
 def test_every_accepted_answer_renders_a_clean_project_whose_executors_build(
-    data: dict[str, Any], template: Path, ruff: str, project_probe
+    data: dict[str, Any], template_files: Path, ruff: Path, project_probe
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        project = render(template, Path(folder) / "project", data)
+        project = render(template_files, Path(folder) / "project", data)
         stored = check_answers_stored_as_typed(project, data)
         check_text_and_syntax(project, stored["package_name"])
-        check_ruff_clean(project, ruff)
+        assert ruff_problems(ruff, project) == ""
         check_executors_build(project, stored, project_probe)
 
 
 @settings(max_examples=OWN_TEST_EXAMPLES)
 @given(data=answers())
 def test_sampled_accepted_answers_make_projects_that_pass_their_own_tests(
-    data: dict[str, Any], template: Path, stack_python: Path
+    data: dict[str, Any], template_files: Path, stack_python: Path
 ) -> None:
     pip = [str(stack_python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
     with tempfile.TemporaryDirectory() as folder:
-        project = render(template, Path(folder) / "project", data)
+        project = render(template_files, Path(folder) / "project", data)
         name = tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"]
         subprocess.run(
             [*pip, "install", "--no-deps", "--no-build-isolation", str(project)], check=True
@@ -175,9 +148,9 @@ def test_sampled_accepted_answers_make_projects_that_pass_their_own_tests(
     ],
 )
 def test_offered_package_name_is_accepted_whatever_the_project_name(
-    template: Path, tmp_path: Path, project_name: str, offered: str
+    template_files: Path, tmp_path: Path, project_name: str, offered: str
 ) -> None:
-    project = render(template, tmp_path / "p", {"project_name": project_name})
+    project = render(template_files, tmp_path / "p", {"project_name": project_name})
 
     stored = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert stored["package_name"] == offered
@@ -185,7 +158,7 @@ def test_offered_package_name_is_accepted_whatever_the_project_name(
 
 
 def test_longest_accepted_answers_render_lint_clean_with_every_backend(
-    template: Path, tmp_path: Path, ruff: str, project_probe
+    template_files: Path, tmp_path: Path, ruff: Path, project_probe
 ) -> None:
     long_path = "~/" + "/".join(["d" * 30] * 6)
     data = {
@@ -202,22 +175,22 @@ def test_longest_accepted_answers_render_lint_clean_with_every_backend(
         "dask_scheduler_address": "tcp://" + "h" * 150 + ":8786",
     }
     assert len(data["project_name"]) == 80 and len(data["package_name"]) == 60
-    project = render(template, tmp_path / "p", data)
+    project = render(template_files, tmp_path / "p", data)
 
     stored = check_answers_stored_as_typed(project, data)
     check_text_and_syntax(project, stored["package_name"])
-    check_ruff_clean(project, ruff)
+    assert ruff_problems(ruff, project) == ""
     check_executors_build(project, stored, project_probe)
 
 
 def test_slurm_options_reach_the_executor_exactly_as_typed(
-    template: Path, tmp_path: Path, project_probe
+    template_files: Path, tmp_path: Path, project_probe
 ) -> None:
     # YAML 1.1 read {time: 1:30:00} as 5400 minutes, {exclusive: } as "None" and
     # {partition: on} as "True".
     typed = "--time=1:30:00 --exclusive --partition=on --mail-type=END,FAIL --output=job-%j.out"
     data = {"backends": ["slurm"], **required_answers("slurm"), "slurm_options": typed}
-    project = render(template, tmp_path / "p", data)
+    project = render(template_files, tmp_path / "p", data)
 
     stored = check_answers_stored_as_typed(project, data)
     reply = project_probe(project / "src", stored["package_name"], ["slurm"])
@@ -232,12 +205,13 @@ def test_slurm_options_reach_the_executor_exactly_as_typed(
 
 
 @pytest.mark.parametrize("package", ["build", "dist"])
-def test_a_package_named_like_a_build_folder_is_committed(tmp_path: Path, package: str) -> None:
+def test_a_package_named_like_a_build_folder_is_committed(
+    template_clone: Path, tmp_path: Path, package: str
+) -> None:
     """The generated .gitignore once ignored build/ and dist/ at any depth."""
-    template = make_template_clone(tmp_path / "template")
     project = tmp_path / "p"
     copier.run_copy(
-        str(template),
+        str(template_clone),
         project,
         data={"package_name": package},
         defaults=True,

@@ -28,7 +28,7 @@ from projects import (
 
 
 def copy(
-    template: Path, project: Path, *options: str, env: dict[str, str] | None = None
+    template_clone: Path, project: Path, *options: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`copier copy --defaults` of a local-only project, with these options."""
     return copier_cli(
@@ -36,7 +36,7 @@ def copy(
         "--defaults",
         *options,
         *data_args(["local"], package_name=PACKAGE),
-        str(template),
+        str(template_clone),
         str(project),
         env=env,
     )
@@ -56,13 +56,10 @@ def said(run: subprocess.CompletedProcess[str], *paths: Path) -> str:
     return fitting(run.stdout.strip(), *paths)
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_template_clone(tmp_path_factory.mktemp("template"))
-
-
-def test_copy_without_trust_fails_with_copiers_message(template: Path, tmp_path: Path) -> None:
-    run = copy(template, tmp_path / "p")
+def test_copy_without_trust_fails_with_copiers_message(
+    template_clone: Path, tmp_path: Path
+) -> None:
+    run = copy(template_clone, tmp_path / "p")
 
     assert run.returncode != 0
     assert "--trust" in run.stderr and "tasks" in run.stderr
@@ -70,9 +67,9 @@ def test_copy_without_trust_fails_with_copiers_message(template: Path, tmp_path:
 
 
 def test_copy_with_skip_tasks_needs_no_trust_and_leaves_git_to_you(
-    template: Path, tmp_path: Path
+    template_clone: Path, tmp_path: Path
 ) -> None:
-    run = copy(template, tmp_path / "p", "--skip-tasks")
+    run = copy(template_clone, tmp_path / "p", "--skip-tasks")
 
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "p" / "src" / PACKAGE / "executors.py").is_file()
@@ -80,9 +77,9 @@ def test_copy_with_skip_tasks_needs_no_trust_and_leaves_git_to_you(
 
 
 def test_copy_with_trust_makes_a_repository_with_a_first_commit(
-    template: Path, tmp_path: Path
+    template_clone: Path, tmp_path: Path
 ) -> None:
-    run = copy(template, tmp_path / "p", "--trust")
+    run = copy(template_clone, tmp_path / "p", "--trust")
 
     assert run.returncode == 0, run.stderr
     assert "ready for `copier update`" in run.stdout
@@ -95,14 +92,14 @@ def test_copy_with_trust_makes_a_repository_with_a_first_commit(
 
 
 def test_copy_without_git_identity_succeeds_and_says_how_to_commit(
-    template: Path, tmp_path: Path
+    template_clone: Path, tmp_path: Path
 ) -> None:
     gitconfig = tmp_path / "gitconfig"
     gitconfig.write_text("[user]\n\tuseConfigOnly = true\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(GIT_CONFIG_GLOBAL=str(gitconfig), GIT_CONFIG_NOSYSTEM="1", EMAIL="")
 
-    run = copy(template, tmp_path / "p", "--trust", env=env)
+    run = copy(template_clone, tmp_path / "p", "--trust", env=env)
 
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "p" / ".git").is_dir()
@@ -119,10 +116,12 @@ def test_copy_without_git_identity_succeeds_and_says_how_to_commit(
     )
 
 
-def test_copy_inside_a_repository_does_not_nest_another(template: Path, tmp_path: Path) -> None:
+def test_copy_inside_a_repository_does_not_nest_another(
+    template_clone: Path, tmp_path: Path
+) -> None:
     git(tmp_path, "init", "--quiet")
 
-    run = copy(template, tmp_path / "p", "--trust")
+    run = copy(template_clone, tmp_path / "p", "--trust")
 
     assert run.returncode == 0, run.stderr
     assert not (tmp_path / "p" / ".git").exists()
@@ -135,12 +134,12 @@ def test_copy_inside_a_repository_does_not_nest_another(template: Path, tmp_path
 
 
 def test_copy_into_a_folder_the_outer_repository_ignores_gets_its_own(
-    template: Path, tmp_path: Path
+    template_clone: Path, tmp_path: Path
 ) -> None:
     git(tmp_path, "init", "--quiet")
     (tmp_path / ".gitignore").write_text("/build/\n")
 
-    run = copy(template, tmp_path / "build" / "p", "--trust")
+    run = copy(template_clone, tmp_path / "build" / "p", "--trust")
 
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "build" / "p" / ".git").is_dir()
@@ -151,7 +150,7 @@ def test_copy_into_a_folder_the_outer_repository_ignores_gets_its_own(
 
 
 def test_copy_into_a_new_empty_repository_makes_its_first_commit(
-    template: Path, tmp_path: Path
+    template_clone: Path, tmp_path: Path
 ) -> None:
     project = tmp_path / "p"
     project.mkdir()
@@ -163,7 +162,7 @@ def test_copy_into_a_new_empty_repository_makes_its_first_commit(
         "--trust",
         "--defaults",
         *data_args(["local"], package_name=PACKAGE),
-        str(template),
+        str(template_clone),
         ".",
         cwd=project,
     )
@@ -177,7 +176,7 @@ def test_copy_into_a_new_empty_repository_makes_its_first_commit(
 
 
 def test_copy_into_a_repository_with_commits_leaves_the_commit_to_you(
-    template: Path, tmp_path: Path
+    template_clone: Path, tmp_path: Path
 ) -> None:
     project = tmp_path / "p"
     project.mkdir()
@@ -185,7 +184,7 @@ def test_copy_into_a_repository_with_commits_leaves_the_commit_to_you(
     (project / "NOTES.md").write_text("My notes\n")
     commit_all(project, "My notes")
 
-    run = copy(template, project, "--trust")
+    run = copy(template_clone, project, "--trust")
 
     assert run.returncode == 0, run.stderr
     assert said(run) == (
@@ -196,9 +195,13 @@ def test_copy_into_a_repository_with_commits_leaves_the_commit_to_you(
     assert "?? src/" in git(project, "status", "--porcelain")
 
 
-def test_copy_without_git_says_how_to_make_the_repository(template: Path, tmp_path: Path) -> None:
+def test_copy_without_git_says_how_to_make_the_repository(
+    template_clone: Path, tmp_path: Path
+) -> None:
     # Copier needs no git to copy a template folder that is not a repository.
-    plain = shutil.copytree(template, tmp_path / "plain", ignore=shutil.ignore_patterns(".git"))
+    plain = shutil.copytree(
+        template_clone, tmp_path / "plain", ignore=shutil.ignore_patterns(".git")
+    )
     (tmp_path / "bin").mkdir()  # a PATH without git
     env = dict(os.environ, PATH=str(tmp_path / "bin"))
 
@@ -221,9 +224,11 @@ def test_copy_without_git_says_how_to_make_the_repository(template: Path, tmp_pa
     assert not (tmp_path / "p" / ".git").exists()
 
 
-def test_update_fails_loudly_naming_the_conflicted_file(template: Path, tmp_path: Path) -> None:
+def test_update_fails_loudly_naming_the_conflicted_file(
+    template_clone: Path, tmp_path: Path
+) -> None:
     project = tmp_path / "p"
-    copy(template, project, "--trust")
+    copy(template_clone, project, "--trust")
     pyproject = project / "pyproject.toml"
     # A dependency added right where the template puts plugins: both sides change the
     # same lines, which no merge can settle.
@@ -248,9 +253,9 @@ def test_update_fails_loudly_naming_the_conflicted_file(template: Path, tmp_path
     assert "copier update left conflicts in:\n  pyproject.toml" in run.stderr
 
 
-def test_update_needs_trust_even_with_skip_tasks(template: Path, tmp_path: Path) -> None:
+def test_update_needs_trust_even_with_skip_tasks(template_clone: Path, tmp_path: Path) -> None:
     project = tmp_path / "p"
-    copy(template, project, "--trust")
+    copy(template_clone, project, "--trust")
     args = ["update", "--defaults", "--vcs-ref=:current:", *data_args(["local", "dask"])]
 
     refused = copier_cli(*args, "--skip-tasks", str(project))
@@ -277,16 +282,16 @@ Path("MIGRATED.txt").write_text(
 
 
 def test_update_to_a_newer_release_runs_its_migration_and_keeps_edits(tmp_path: Path) -> None:
-    template = make_template_clone(tmp_path / "template")
+    releases = make_template_clone(tmp_path / "template")
     project = tmp_path / "p"
-    copy(template, project, "--trust", "--vcs-ref=v1.0.0")
+    copy(releases, project, "--trust", "--vcs-ref=v1.0.0")
     apply_edits(project, ["local"])
     commit_all(project, "My edits")
 
     # Release v1.1.0: a migration and a changed template file.
-    (template / "hooks" / "migrations").mkdir()
-    (template / "hooks" / "migrations" / "v1_1_0.py").write_text(MIGRATION)
-    config = template / "copier.yml"
+    (releases / "hooks" / "migrations").mkdir()
+    (releases / "hooks" / "migrations" / "v1_1_0.py").write_text(MIGRATION)
+    config = releases / "copier.yml"
     config.write_text(
         config.read_text().replace(
             "_migrations:\n",
@@ -296,10 +301,10 @@ def test_update_to_a_newer_release_runs_its_migration_and_keeps_edits(tmp_path: 
             '"{{ _copier_conf.src_path }}/hooks/migrations/v1_1_0.py"]\n',
         )
     )
-    tasks = template / "template" / "src" / "{{package_name}}" / "tasks.py.jinja"
+    tasks = releases / "template" / "src" / "{{package_name}}" / "tasks.py.jinja"
     tasks.write_text(tasks.read_text().replace("The science of", "The science (v1.1) of"))
-    commit_all(template, "Release 1.1.0")
-    git(template, "tag", "v1.1.0")
+    commit_all(releases, "Release 1.1.0")
+    git(releases, "tag", "v1.1.0")
 
     run = copier_cli("update", "--defaults", "--trust", str(project))
 
@@ -318,10 +323,10 @@ def test_update_to_a_newer_release_runs_its_migration_and_keeps_edits(tmp_path: 
 
 
 def test_update_fails_when_answers_claim_a_backend_never_generated(
-    template: Path, tmp_path: Path
+    template_clone: Path, tmp_path: Path
 ) -> None:
     project = tmp_path / "p"
-    cli_copy(template, project, ["local", "dask"])
+    cli_copy(template_clone, project, ["local", "dask"])
     git(project, "rm", "--quiet", f"src/{PACKAGE}/workflows/dask.py")  # dask keeps the rest
     # slurm and its settings typed into the answers file instead of `copier update --data`.
     answers = project / ".copier-answers.yml"
@@ -358,10 +363,10 @@ def test_update_fails_when_answers_claim_a_backend_never_generated(
 
 
 def test_update_fails_when_the_package_folder_was_renamed_but_not_in_the_answers(
-    template: Path, tmp_path: Path
+    template_clone: Path, tmp_path: Path
 ) -> None:
     project = tmp_path / "p"
-    cli_copy(template, project, ["local"])
+    cli_copy(template_clone, project, ["local"])
     rename_package(project, "renamed", in_answers=False)
 
     run = cli_update(project, *data_args(["local", "dask"]))
@@ -391,10 +396,10 @@ def test_update_fails_when_the_package_folder_was_renamed_but_not_in_the_answers
 
 @pytest.mark.parametrize("edited", ["slurm/job-env.sh", f"src/{PACKAGE}/workflows/slurm.py"])
 def test_update_removing_a_backend_names_the_deleted_files_you_had_edited(
-    template: Path, tmp_path: Path, edited: str
+    template_clone: Path, tmp_path: Path, edited: str
 ) -> None:
     project = tmp_path / "p"
-    cli_copy(template, project, ["local", "slurm"])
+    cli_copy(template_clone, project, ["local", "slurm"])
     path = project / edited
     path.write_text(path.read_text() + "# my own note\n")
     commit_all(project, "My note")

@@ -8,21 +8,18 @@ the last release with the old form and update it to the working tree, through th
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import copier
 import pytest
 import yaml
-from projects import git
+from projects import copier_cli, git
 from questionnaire import REPO, required_answers
 from support import copy_working_tree
 
 # The last commit whose copier.yml asks slurm_options as a YAML mapping.
 MAPPING_RELEASE = "2445f71f7cc6f3816a2b8e1591ace3a19fb709aa"
-COPIER = str(Path(sys.executable).parent / "copier")
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +48,7 @@ def update_old_project(template: Path, project: Path, options: dict) -> str:
         vcs_ref="v1.0.0",
         quiet=True,
     )
-    run = subprocess.run(
-        [COPIER, "update", "--trust", "--defaults", str(project)],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-    )
+    run = copier_cli("update", "--trust", "--defaults", str(project))
     assert run.returncode == 0, run.stdout + run.stderr
     assert "No conflicts" in run.stdout
     return run.stdout

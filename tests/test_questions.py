@@ -13,7 +13,6 @@ import copier
 import pytest
 from conftest import BACKENDS, CONFIG, REGISTRY, REPO, answers_for
 from questionnaire import QUESTIONS, RULES, backend_of, rule_of
-from support import copy_working_tree
 
 TEMPLATE = REPO / "template"
 WORKFLOWS = TEMPLATE / "src" / "{{package_name}}" / "workflows"
@@ -51,16 +50,10 @@ def test_reserved_names_cover_keywords_and_this_pythons_standard_library() -> No
     assert "covalent" in CONFIG["shadowed_modules"]["default"]
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The working tree's template files, without git: Copier then uses them in place."""
-    return copy_working_tree(tmp_path_factory.mktemp("snapshot"))
-
-
-def copy_with(template: Path, tmp_path: Path, **answers: object) -> Path:
+def copy_with(template_files: Path, tmp_path: Path, **answers: object) -> Path:
     destination = tmp_path / "project"
     copier.run_copy(
-        str(template),
+        str(template_files),
         destination,
         data=answers_for(answers.pop("backends", ["local"]), **answers),  # type: ignore[arg-type]
         defaults=True,
@@ -160,12 +153,12 @@ def fits_the_toolbar(question: str, message: str) -> bool:
 
 @pytest.mark.parametrize(("question", "value", "expected"), BAD_ANSWERS)
 def test_bad_answer_is_refused_with_what_to_type_first_in_80_columns(
-    template: Path, tmp_path: Path, question: str, value: object, expected: str
+    template_files: Path, tmp_path: Path, question: str, value: object, expected: str
 ) -> None:
     backend = backend_of(question) or "local"
     answers = {"backends": [backend], question: value}
     with pytest.raises(ValueError, match=f"question '{question}'") as error:
-        copy_with(template, tmp_path, **answers)
+        copy_with(template_files, tmp_path, **answers)
     message = str(error.value).split(f"question '{question}': ", 1)[1]
     assert message.startswith(expected)
     assert message.split()[0] in FIRST_WORDS
@@ -201,13 +194,15 @@ def test_every_help_fits_one_80_column_line_after_copiers_microphone() -> None:
     assert too_long == {}
 
 
-def test_refused_answer_leaves_an_existing_folder_as_it_was(template: Path, tmp_path: Path) -> None:
+def test_refused_answer_leaves_an_existing_folder_as_it_was(
+    template_files: Path, tmp_path: Path
+) -> None:
     folder = tmp_path / "project"
     folder.mkdir()
     (folder / "notes.txt").write_text("mine\n")
 
     with pytest.raises(ValueError, match="question 'package_name'"):
-        copy_with(template, tmp_path, package_name="class")
+        copy_with(template_files, tmp_path, package_name="class")
 
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
     assert (folder / "notes.txt").read_text() == "mine\n"
@@ -249,14 +244,16 @@ def code_shape(project: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def baseline_shapes(template: Path, tmp_path_factory: pytest.TempPathFactory):
+def baseline_shapes(template_files: Path, tmp_path_factory: pytest.TempPathFactory):
     """The code shape of a plain project per back end, rendered once each."""
     shapes: dict[str, dict[str, str]] = {}
 
     def shape_for(backend: str) -> dict[str, str]:
         if backend not in shapes:
             path = tmp_path_factory.mktemp(f"baseline-{backend}")
-            shapes[backend] = code_shape(copy_with(template, path, backends=[backend], **FIXED))
+            shapes[backend] = code_shape(
+                copy_with(template_files, path, backends=[backend], **FIXED)
+            )
         return shapes[backend]
 
     return shape_for
@@ -267,14 +264,14 @@ FIXED = {"package_name": "pkg"}  # else project_name would rename the package
 
 @pytest.mark.parametrize("question", FREE_TEXT)
 def test_free_text_answer_is_refused_or_inert(
-    template: Path, tmp_path: Path, baseline_shapes, question: str
+    template_files: Path, tmp_path: Path, baseline_shapes, question: str
 ) -> None:
     backend = backend_of(question) or "local"
     expected = baseline_shapes(backend)
     for number, payload in enumerate(INJECTIONS):
         try:
             project = copy_with(
-                template,
+                template_files,
                 tmp_path / str(number),
                 backends=[backend],
                 **(FIXED | {question: payload}),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import tomllib
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from conftest import (
     answers_for,
     executor_instances,
 )
-from support import bin_dir
+from projects import ruff_problems, template_debris
 
 COMBINATIONS = {
     **{backend: [backend] for backend in BACKENDS},
@@ -89,21 +88,9 @@ def test_slurm_job_script_comes_only_without_conda(copie) -> None:
 
 def test_rendered_text_has_no_template_debris(project) -> None:
     _, path = project
-    for file in path.rglob("*"):
-        if not file.is_file() or ".git" in file.parts:
-            continue
-        text = file.read_text()
-        name = file.relative_to(path)
-        debris = re.sub(r"\$\{\{[^}]*\}\}", "", text)  # GitHub Actions expressions are fine
-        assert not re.search(r"\{\{|\{%|\{#", debris), f"{name}: unrendered Jinja"
-        assert "\n\n\n\n" not in text, f"{name}: a run of blank lines"
-        assert not re.search(r"[ \t]+$", text, flags=re.MULTILINE), f"{name}: trailing blanks"
-        assert text.endswith("\n") and not text.endswith("\n\n"), f"{name}: ragged end"
+    assert template_debris(path) == []
 
 
-def test_rendered_code_is_lint_clean_and_formatted(project, stack_python: Path) -> None:
+def test_rendered_code_is_lint_clean_and_formatted(project, ruff: Path) -> None:
     _, path = project
-    ruff = str(bin_dir(stack_python.parent.parent) / "ruff")
-    for command in ([ruff, "check", "."], [ruff, "format", "--check", "--diff", "."]):
-        run = subprocess.run(command, cwd=path, capture_output=True, text=True)
-        assert run.returncode == 0, run.stdout + run.stderr
+    assert ruff_problems(ruff, path) == ""

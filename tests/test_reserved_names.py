@@ -16,7 +16,6 @@ import copier
 import pytest
 from conftest import CONFIG, REPO, answers_for
 from reserved_names import COMMAND
-from support import copy_working_tree
 
 LISTS = ("python_keywords", "stdlib_modules", "shadowed_modules")
 
@@ -46,18 +45,14 @@ def test_every_installed_and_stdlib_name_is_refused(stack_python: Path) -> None:
         )
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The working tree's template files, without git: Copier then uses them in place."""
-    return copy_working_tree(tmp_path_factory.mktemp("snapshot"))
-
-
 @pytest.mark.parametrize("name", ["test", "pydantic"])
-def test_copier_refuses_a_reserved_package_name(template: Path, tmp_path: Path, name: str) -> None:
+def test_copier_refuses_a_reserved_package_name(
+    template_files: Path, tmp_path: Path, name: str
+) -> None:
     destination = tmp_path / "project"
     with pytest.raises(ValueError, match="question 'package_name'"):
         copier.run_copy(
-            str(template),
+            str(template_files),
             destination,
             data=answers_for(["local"], package_name=name),
             defaults=True,

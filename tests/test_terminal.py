@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import REGISTRY, executor_instances
-from projects import git, make_template_clone
+from projects import COPIER, git, ruff_problems
 from questionnaire import (
     BACKENDS,
     CONFIG,
@@ -33,7 +32,6 @@ from questionnaire import (
 )
 from terminal import BACKSPACE, CLEAR_LINE, COLUMNS, CTRL_C, DOWN, ENTER, SPACE, Terminal
 
-COPIER = str(Path(sys.executable).parent / "copier")
 MIC = "🎤 "  # Copier draws every question as this and its help, on one line
 GENERAL = ["project_name", "package_name", "description"]
 # The back ends' settings, in the order Copier asks them after the checkbox.
@@ -41,12 +39,6 @@ SETTINGS = [name for name in QUESTIONS if name not in [*GENERAL, "backends"]]
 # Checkbox label of each back end, as copier.yml spells it.
 LABELS = {value: label for label, value in CONFIG["backends"]["choices"].items()}
 TOOLBAR = "Validation error for question '{}': "
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One clean tagged clone for the module: every session here only reads it."""
-    return make_template_clone(tmp_path_factory.mktemp("template"))
 
 
 def toolbar(question: str, message: str) -> str:
@@ -149,8 +141,8 @@ class Person:
             answers[name] = typed or QUESTIONS[name].get("default", "")
 
 
-def copy_at_terminal(template: Path, project: Path) -> Terminal:
-    return Terminal([COPIER, "copy", "--trust", str(template), str(project)])
+def copy_at_terminal(template_clone: Path, project: Path) -> Terminal:
+    return Terminal([COPIER, "copy", "--trust", str(template_clone), str(project)])
 
 
 def update_at_terminal(project: Path) -> Terminal:
@@ -158,13 +150,13 @@ def update_at_terminal(project: Path) -> Terminal:
 
 
 def copy_with_defaults(
-    template: Path, project: Path, backends: list[str] = DEFAULT_BACKENDS
+    template_clone: Path, project: Path, backends: list[str] = DEFAULT_BACKENDS
 ) -> Path:
     """A project with these back ends and defaults elsewhere, committed by the post-copy
     hook, as `copier update` needs."""
     data = ["--data", f"backends={json.dumps(backends)}"]
     run = subprocess.run(
-        [COPIER, "copy", "--trust", "--defaults", *data, str(template), str(project)],
+        [COPIER, "copy", "--trust", "--defaults", *data, str(template_clone), str(project)],
         capture_output=True,
         text=True,
     )
@@ -173,11 +165,11 @@ def copy_with_defaults(
 
 
 def copy_every_backend_at_terminal(
-    template: Path, project: Path, answer: Callable[[Person, str, str], None]
+    template_clone: Path, project: Path, answer: Callable[[Person, str, str], None]
 ) -> None:
     """One copy session ticking every back end; `answer(person, name, example)` answers
     each setting, and the session must finish."""
-    with copy_at_terminal(template, project) as terminal:
+    with copy_at_terminal(template_clone, project) as terminal:
         person = Person(terminal)
         person.choose_backends(BACKENDS)
         person.settings(
@@ -196,18 +188,13 @@ def answers_file(project: Path) -> dict[str, Any]:
     return yaml.safe_load((project / ".copier-answers.yml").read_text())
 
 
-def check_project(project: Path, backends: list[str], stack_python: Path) -> None:
+def check_project(project: Path, backends: list[str], ruff: Path) -> None:
     """One executor per back end, in copier.yml's order, and code ruff finds clean."""
     package = answers_file(project)["package_name"]
     source = (project / "src" / package / "executors.py").read_text()
     generated = source.split("# --- Your own executors", 1)[0]
     assert executor_instances(generated) == [(b, REGISTRY[b]["executor_class"]) for b in backends]
-    ruff = str(stack_python.parent / "ruff")
-    for command in (["check"], ["format", "--check"]):
-        run = subprocess.run(
-            [ruff, *command, "--no-cache", "."], cwd=project, capture_output=True, text=True
-        )
-        assert run.returncode == 0, f"ruff {' '.join(command)}:\n{run.stdout}{run.stderr}"
+    assert ruff_problems(ruff, project) == ""
 
 
 COMBINATIONS = [pytest.param([b], id=b) for b in BACKENDS] + [pytest.param(BACKENDS, id="all")]
@@ -215,26 +202,26 @@ COMBINATIONS = [pytest.param([b], id=b) for b in BACKENDS] + [pytest.param(BACKE
 
 @pytest.mark.parametrize("backends", COMBINATIONS)
 def test_copy_at_a_terminal_finishes_for_each_backend_alone_and_all_together(
-    template: Path, tmp_path: Path, stack_python: Path, backends: list[str]
+    template_clone: Path, tmp_path: Path, ruff: Path, backends: list[str]
 ) -> None:
     project = tmp_path / "project"
-    with copy_at_terminal(template, project) as terminal:
+    with copy_at_terminal(template_clone, project) as terminal:
         person = Person(terminal)
         person.choose_backends(backends)
         person.settings({"backends": backends}, new=backends)
         finished(terminal)
 
     assert answers_file(project)["backends"] == backends
-    check_project(project, backends, stack_python)
+    check_project(project, backends, ruff)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_update_at_a_terminal_adds_each_backend_to_a_default_project(
-    template: Path, tmp_path: Path, stack_python: Path, backend: str
+    template_clone: Path, tmp_path: Path, ruff: Path, backend: str
 ) -> None:
     """A default-answers project; one with the other default back end for local, dask."""
     base = [b for b in DEFAULT_BACKENDS if b != backend]
-    project = copy_with_defaults(template, tmp_path / "project", base)
+    project = copy_with_defaults(template_clone, tmp_path / "project", base)
     backends = [b for b in BACKENDS if b in base or b == backend]
 
     with update_at_terminal(project) as terminal:
@@ -245,14 +232,14 @@ def test_update_at_a_terminal_adds_each_backend_to_a_default_project(
         assert "No conflicts" in terminal.transcript()
 
     assert answers_file(project)["backends"] == backends
-    check_project(project, backends, stack_python)
+    check_project(project, backends, ruff)
 
 
 def test_a_refused_host_is_asked_again_and_a_good_one_finishes(
-    template: Path, tmp_path: Path
+    template_clone: Path, tmp_path: Path
 ) -> None:
     project = tmp_path / "project"
-    with copy_at_terminal(template, project) as terminal:
+    with copy_at_terminal(template_clone, project) as terminal:
         person = Person(terminal)
         person.choose_backends(["ssh"])
         person.reach("ssh_hostname")
@@ -270,10 +257,10 @@ def test_a_refused_host_is_asked_again_and_a_good_one_finishes(
 
 
 def test_a_reserved_package_name_is_refused_with_what_to_type_and_asked_again(
-    template: Path, tmp_path: Path
+    template_clone: Path, tmp_path: Path
 ) -> None:
     project = tmp_path / "project"
-    with copy_at_terminal(template, project) as terminal:
+    with copy_at_terminal(template_clone, project) as terminal:
         person = Person(terminal)
         person.answer("project_name")
         person.reach("package_name")
@@ -294,7 +281,7 @@ def test_a_reserved_package_name_is_refused_with_what_to_type_and_asked_again(
 
 
 def test_enter_on_an_empty_required_setting_shows_what_to_type_and_asks_again(
-    template: Path, tmp_path: Path
+    template_clone: Path, tmp_path: Path
 ) -> None:
     """Every required setting of every back end, in one session with all of them."""
     refused: list[str] = []
@@ -308,13 +295,13 @@ def test_enter_on_an_empty_required_setting_shows_what_to_type_and_asks_again(
             refused.append(name)
         person.enter(typed)
 
-    copy_every_backend_at_terminal(template, tmp_path / "project", enter_empty_first)
+    copy_every_backend_at_terminal(template_clone, tmp_path / "project", enter_empty_first)
 
     assert refused == [name for name in SETTINGS if is_required(name)]
 
 
 def test_every_refused_setting_shows_what_to_type_in_the_80_column_toolbar(
-    template: Path, tmp_path: Path
+    template_clone: Path, tmp_path: Path
 ) -> None:
     """What to type must be readable where Copier shows it: after "Validation error for
     question 'NAME': " in a one-line toolbar that the terminal's width cuts. For the
@@ -339,16 +326,16 @@ def test_every_refused_setting_shows_what_to_type_in_the_80_column_toolbar(
             person.terminal.send(BACKSPACE)
         person.enter(typed)
 
-    copy_every_backend_at_terminal(template, tmp_path / "project", refuse_first)
+    copy_every_backend_at_terminal(template_clone, tmp_path / "project", refuse_first)
 
     assert cut == [], f"{len(cut)} cut before what to type at {COLUMNS} columns:\n" + "\n".join(cut)
 
 
 def test_ctrl_c_during_the_questions_stops_and_leaves_nothing(
-    template: Path, tmp_path: Path
+    template_clone: Path, tmp_path: Path
 ) -> None:
     project = tmp_path / "project"
-    with copy_at_terminal(template, project) as terminal:
+    with copy_at_terminal(template_clone, project) as terminal:
         person = Person(terminal)
         person.choose_backends(["slurm"])
         person.answer("slurm_address", "login.example.org")
@@ -362,9 +349,9 @@ def test_ctrl_c_during_the_questions_stops_and_leaves_nothing(
 
 
 def test_ctrl_c_during_an_interactive_update_leaves_the_project_as_committed(
-    template: Path, tmp_path: Path
+    template_clone: Path, tmp_path: Path
 ) -> None:
-    project = copy_with_defaults(template, tmp_path / "project")
+    project = copy_with_defaults(template_clone, tmp_path / "project")
     head = git(project, "rev-parse", "HEAD")
     with update_at_terminal(project) as terminal:
         person = Person(terminal)
@@ -381,12 +368,12 @@ def test_ctrl_c_during_an_interactive_update_leaves_the_project_as_committed(
 
 
 def test_defaults_without_a_required_setting_fail_naming_the_data_to_pass(
-    template: Path, tmp_path: Path
+    template_clone: Path, tmp_path: Path
 ) -> None:
     project = tmp_path / "project"
     run = subprocess.run(
         [COPIER, "copy", "--trust", "--defaults", "--data", 'backends=["ssh"]']
-        + [str(template), str(project)],
+        + [str(template_clone), str(project)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -1,6 +1,6 @@
 """`copier update` adds and removes back ends in edited projects without losing a line.
 
-Every test runs against a clean clone of the template with its own version tags, never
+Every test runs against a clean clone of the template_clone with its own version tags, never
 the working tree.
 """
 
@@ -18,7 +18,6 @@ from projects import (
     conflict_leftovers,
     data_args,
     generate,
-    make_template_clone,
     rename_package,
     run_project_tests,
     tree_differences,
@@ -28,17 +27,14 @@ from projects import (
 )
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_template_clone(tmp_path_factory.mktemp("template"))
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_update_adds_backend_and_keeps_user_edits(
-    template: Path, tmp_path: Path, install_project, backend: str
+    template_clone: Path, tmp_path: Path, install_project, backend: str
 ) -> None:
     base = base_for(backend)
-    project = update_edited_project(template, tmp_path, base, with_backend(base, backend), base)
+    project = update_edited_project(
+        template_clone, tmp_path, base, with_backend(base, backend), base
+    )
 
     executors = (project / SRC / "executors.py").read_text()
     assert (backend, REGISTRY[backend]["executor_class"]) in executor_instances(executors)
@@ -51,10 +47,12 @@ def test_update_adds_backend_and_keeps_user_edits(
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_update_removes_backend_and_keeps_user_edits(
-    template: Path, tmp_path: Path, install_project, backend: str
+    template_clone: Path, tmp_path: Path, install_project, backend: str
 ) -> None:
     base = base_for(backend)
-    project = update_edited_project(template, tmp_path, with_backend(base, backend), base, base)
+    project = update_edited_project(
+        template_clone, tmp_path, with_backend(base, backend), base, base
+    )
 
     executors = (project / SRC / "executors.py").read_text()
     assert backend not in dict(executor_instances(executors))
@@ -65,18 +63,18 @@ def test_update_removes_backend_and_keeps_user_edits(
     run_project_tests(install_project, project)
 
 
-def test_unedited_update_equals_fresh_copy(template: Path, tmp_path: Path) -> None:
-    project = generate(template, tmp_path / "project", ["local"])
+def test_unedited_update_equals_fresh_copy(template_clone: Path, tmp_path: Path) -> None:
+    project = generate(template_clone, tmp_path / "project", ["local"])
     update(project, BACKENDS)
-    fresh = generate(template, tmp_path / "fresh", BACKENDS)
+    fresh = generate(template_clone, tmp_path / "fresh", BACKENDS)
     assert tree_differences(project, fresh) == []
 
 
 def test_update_adds_a_backend_to_a_package_renamed_with_its_answer(
-    template: Path, tmp_path: Path, install_project
+    template_clone: Path, tmp_path: Path, install_project
 ) -> None:
     project = tmp_path / "p"
-    cli_copy(template, project, ["local"])
+    cli_copy(template_clone, project, ["local"])
     rename_package(project, "renamed", in_answers=True)
 
     run = cli_update(project, *data_args(["local", "slurm"]))
@@ -92,10 +90,10 @@ def test_update_adds_a_backend_to_a_package_renamed_with_its_answer(
 
 
 def test_project_tests_fail_when_the_answers_file_was_edited_by_hand(
-    template: Path, tmp_path: Path, install_project
+    template_clone: Path, tmp_path: Path, install_project
 ) -> None:
     project = tmp_path / "p"
-    cli_copy(template, project, ["local"])
+    cli_copy(template_clone, project, ["local"])
     answers = project / ".copier-answers.yml"
     answers.write_text(answers.read_text().replace("- local\n", "- local\n- dask\n"))
 
