@@ -98,8 +98,8 @@ USER_SECTION_EXAMPLE = (
 
 
 def light(backends: list[str]) -> str:
-    """The project's executor for light work, as the template picks it."""
-    return "local" if "local" in backends else "dask"
+    """The project's executor for light work, as the template picks it (light_backend)."""
+    return next((b for b in backends if REGISTRY[b].get("light_work")), backends[0])
 
 
 def user_workflow(backends: list[str]) -> str:

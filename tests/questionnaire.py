@@ -21,29 +21,55 @@ class _CopierLoader(yaml.SafeLoader):
     """Reads copier.yml as Copier does, following its `!include` documents."""
 
 
-def _include(loader: _CopierLoader, node: yaml.Node) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for path in sorted(REPO.glob(loader.construct_scalar(node))):  # type: ignore[arg-type]
-        merged.update(yaml.load(path.read_text(), _CopierLoader))
-    return merged
+INCLUDES: list[str] = []  # every `!include` followed, in order (the tests check them)
+
+
+def _include(loader: _CopierLoader, node: yaml.Node) -> list[Any]:
+    pattern = loader.construct_scalar(node)
+    INCLUDES.append(pattern)  # type: ignore[arg-type]
+    # Copier does not sort a glob's matches; the template's includes never glob.
+    paths = list(REPO.glob(pattern))  # type: ignore[arg-type]
+    assert len(paths) == 1, f"!include {pattern} matches {len(paths)} files, not one"
+    return [doc for doc in yaml.load_all(paths[0].read_text(), _CopierLoader) if doc]
 
 
 _CopierLoader.add_constructor("!include", _include)
 
 
+def _documents(items: list[Any]) -> list[dict[str, Any]]:
+    """The mappings of copier.yml in order, with included documents in place."""
+    return [
+        doc
+        for item in items
+        for doc in (_documents(item) if isinstance(item, list) else [item])
+        if doc
+    ]
+
+
 def load_copier_config() -> dict[str, Any]:
-    """copier.yml with its includes merged, in Copier's order."""
+    """copier.yml with its includes merged as Copier merges them: a later document wins,
+    and questions keep the order in which they first appear."""
     merged: dict[str, Any] = {}
-    for document in yaml.load_all((REPO / "copier.yml").read_text(), _CopierLoader):
-        merged.update(document or {})
+    documents = yaml.load_all((REPO / "copier.yml").read_text(), _CopierLoader)
+    for document in _documents(list(documents)):
+        merged.update(document)
     return merged
 
 
+def render(text: str, **context: Any) -> str:
+    """A Jinja expression of copier.yml rendered as Copier would, for its plain parts."""
+    return jinja2.Environment().from_string(text).render(**context)
+
+
 CONFIG = load_copier_config()
-BACKENDS: list[str] = list(CONFIG["backends"]["choices"].values())
-DEFAULT_BACKENDS: list[str] = CONFIG["backends"]["default"]
 RULES: dict[str, dict[str, str]] = CONFIG["answer_rules"]["default"]
-REGISTRY: dict[str, dict[str, str]] = CONFIG["backend_registry"]["default"]
+REGISTRY: dict[str, dict[str, Any]] = CONFIG["backend_registry"]["default"]
+# The `backends` choices as Copier offers them ("name: label" -> name), from the registry.
+CHOICES: dict[str, str] = yaml.safe_load(
+    render(CONFIG["backends"]["choices"], backend_registry=REGISTRY)
+)
+BACKENDS: list[str] = list(CHOICES.values())
+DEFAULT_BACKENDS: list[str] = CONFIG["backends"]["default"]
 # Every question a person can be asked, in the order Copier asks them.
 QUESTIONS: dict[str, dict[str, Any]] = {
     name: question
@@ -95,7 +121,7 @@ def is_asked(question: str, answers: dict[str, Any]) -> bool:
     when = QUESTIONS[question].get("when", True)
     if not isinstance(when, str):
         return bool(when)
-    rendered = jinja2.Environment().from_string(when).render(**answers).strip()
+    rendered = render(when, **answers).strip()
     return rendered.lower() not in ("false", "", "0", "none")
 
 

@@ -11,31 +11,9 @@ from pathlib import Path
 
 import copier
 import pytest
-from conftest import BACKENDS, CONFIG, REGISTRY, REPO, answers_for
-from questionnaire import QUESTIONS, RULES, backend_of, rule_of
+from questionnaire import CONFIG, QUESTIONS, REPO, RULES, answers_for, backend_of, rule_of
 
 TEMPLATE = REPO / "template"
-WORKFLOWS = TEMPLATE / "src" / "{{package_name}}" / "workflows"
-
-
-def test_every_choice_has_a_registry_entry_and_snippets() -> None:
-    assert list(REGISTRY) == BACKENDS
-    snippet_dirs = sorted(p.name for p in (TEMPLATE / "_backends").iterdir() if p.is_dir())
-    assert snippet_dirs == sorted(BACKENDS)
-    for backend in BACKENDS:
-        assert (TEMPLATE / "_backends" / backend / "executor.py.jinja").is_file()
-        assert (TEMPLATE / "_backends" / backend / "readme.md.jinja").is_file()
-        stub = WORKFLOWS / f"{{% if '{backend}' in backends %}}{backend}.py{{% endif %}}.jinja"
-        assert stub.is_file(), stub
-
-
-def test_backend_settings_are_named_after_their_backend_and_asked_only_for_it() -> None:
-    for name, question in CONFIG.items():
-        if not isinstance(question, dict) or "when" not in question or question["when"] is False:
-            continue
-        backend = next(b for b in BACKENDS if name.startswith(f"{b}_"))
-        assert f"'{backend}' in backends" in question["when"], name
-        assert question.get("help"), f"{name} has no help"
 
 
 def test_no_question_asks_for_a_credential() -> None:

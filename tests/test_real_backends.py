@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import CONFIG, answers_for
+from questionnaire import CONFIG, REGISTRY, answers_for
 from services import (
     TEST_USER,
     SlurmCluster,
@@ -87,7 +87,7 @@ def services(
 def settings(backend: str, services: Services) -> dict[str, object]:
     """The answers a user of each real back end gives."""
     venv = services.remote_python.parent.parent
-    return {
+    answers = {
         "local": {},
         "dask": {"dask_scheduler_address": services.dask_address},
         "ssh": {
@@ -106,7 +106,12 @@ def settings(backend: str, services: Services) -> dict[str, object]:
             "slurm_venv": str(venv),
             "slurm_options": f"--partition={services.slurm.partition} --time=00:05:00",
         },
-    }[backend]
+    }
+    assert backend in answers, (
+        f"{backend} is tested for real (includes/backends.yml): add the answers that point "
+        "it at its service here, and start the service in the `services` fixture"
+    )
+    return answers[backend]
 
 
 BROKEN = """\
@@ -173,7 +178,8 @@ def output(run: subprocess.CompletedProcess[str]) -> dict:
     return json.loads(run.stdout[run.stdout.index("{") :])
 
 
-REAL_BACKENDS = ["local", "dask", "ssh", "slurm", "hpc"]
+# The back ends that run here for real: the registry marks them "real".
+REAL_BACKENDS = [name for name, entry in REGISTRY.items() if entry["tested"] == "real"]
 
 
 @pytest.mark.parametrize("backend", REAL_BACKENDS)

@@ -20,7 +20,7 @@ from conftest import REGISTRY, executor_instances
 from projects import COPIER, git, ruff_problems
 from questionnaire import (
     BACKENDS,
-    CONFIG,
+    CHOICES,
     DEFAULT_BACKENDS,
     QUESTIONS,
     RULES,
@@ -36,8 +36,8 @@ MIC = "🎤 "  # Copier draws every question as this and its help, on one line
 GENERAL = ["project_name", "package_name", "description"]
 # The back ends' settings, in the order Copier asks them after the checkbox.
 SETTINGS = [name for name in QUESTIONS if name not in [*GENERAL, "backends"]]
-# Checkbox label of each back end, as copier.yml spells it.
-LABELS = {value: label for label, value in CONFIG["backends"]["choices"].items()}
+# Checkbox label of each back end, as Copier renders it from the registry.
+LABELS = {value: label for label, value in CHOICES.items()}
 TOOLBAR = "Validation error for question '{}': "
 
 

@@ -1,0 +1,136 @@
+"""Every back end is one folder, one registry entry and one stub, and nothing else.
+
+Each failure says what to add or fix, so that the next back end can be added by
+following the messages. The last test adds a back end the way the registry's header
+says to, in a copy of the template, and runs the generated project's own tests.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from questionnaire import BACKENDS, CHOICES, INCLUDES, QUESTIONS, REGISTRY, REPO, backend_of
+from readme_table import README, backend_table, section
+
+BACKEND_DIR = REPO / "template" / "_backends"
+WORKFLOWS = REPO / "template" / "src" / "{{package_name}}" / "workflows"
+REGISTRY_FILE = "includes/backends.yml"
+# What a back end's folder must hold, and what each part is for.
+PARTS = {
+    "questions.yml": "its settings, one Copier question each (a comment alone if none)",
+    "executor.py.jinja": "its block of executors.py: one shared executor named after it",
+    "readme.md.jinja": "its section of the project's README, starting '### <name>'",
+}
+REQUIRED_FIELDS = {"label", "executor_class", "title", "workflow_note", "tested"}
+OPTIONAL_FIELDS = {
+    "requirement",
+    "why",
+    "remote_requirement",
+    "light_work",
+    "exports_aws_env",
+    "plugin_module",
+    "plugin_why",
+}
+# Copier draws "❯ ◉ " before each choice; the line must fit an 80-column terminal.
+CHOICE_COLUMNS = 80 - len("❯ ◉ ")
+
+
+def report(problems: list[str]) -> None:
+    """Fail with one line per problem, each saying what to do."""
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+def stub(name: str) -> Path:
+    """The workflow stub: Copier generates workflows/<name>.py when the back end is chosen."""
+    return WORKFLOWS / f"{{% if '{name}' in backends %}}{name}.py{{% endif %}}.jinja"
+
+
+def questions_of(name: str) -> dict[str, dict]:
+    return yaml.safe_load((BACKEND_DIR / name / "questions.yml").read_text()) or {}
+
+
+def test_choices_are_the_registry_in_its_order_and_fit_80_columns() -> None:
+    assert BACKENDS == list(REGISTRY)
+    too_wide = [label for label in CHOICES if len(label) > CHOICE_COLUMNS]
+    assert not too_wide, f"shorten these labels in {REGISTRY_FILE}: {too_wide}"
+
+
+def test_every_registry_entry_has_the_fields_a_back_end_needs() -> None:
+    problems = []
+    for name, entry in REGISTRY.items():
+        if missing := REQUIRED_FIELDS - set(entry):
+            problems.append(f"{name}: add {sorted(missing)}")
+        if unknown := set(entry) - REQUIRED_FIELDS - OPTIONAL_FIELDS:
+            problems.append(f"{name}: unknown {sorted(unknown)} (see the fields in the header)")
+        if entry.get("tested") not in ("real", "offline"):
+            problems.append(f"{name}: tested must be real or offline")
+        if bool(entry.get("requirement")) != bool(entry.get("why")):
+            problems.append(f"{name}: a plugin requirement needs its why, and only then")
+        if bool(entry.get("plugin_module")) != bool(entry.get("plugin_why")):
+            problems.append(f"{name}: plugin_module and plugin_why go together")
+    report([f"{REGISTRY_FILE}: {problem}" for problem in problems])
+
+
+def test_every_back_end_has_its_folder_with_every_part() -> None:
+    problems = []
+    for name in REGISTRY:
+        for part, purpose in PARTS.items():
+            if not (BACKEND_DIR / name / part).is_file():
+                problems.append(f"add template/_backends/{name}/{part}: {purpose}")
+        if not stub(name).is_file():
+            problems.append(f"add the workflow stub {stub(name).relative_to(REPO)}")
+    folders = {path.name for path in BACKEND_DIR.iterdir() if path.is_dir()}
+    for orphan in sorted(folders - set(REGISTRY)):
+        problems.append(f"template/_backends/{orphan}/ has no entry in {REGISTRY_FILE}")
+    report(problems)
+
+
+def test_every_back_end_has_its_questions_included_in_registry_order() -> None:
+    included = [path for path in INCLUDES if path.startswith("template/_backends/")]
+    expected = [f"template/_backends/{name}/questions.yml" for name in REGISTRY]
+    missing = [path for path in expected if path not in included]
+    assert not missing, f"add at the end of {REGISTRY_FILE}, one document each: " + ", ".join(
+        f"---\\n!include {path}" for path in missing
+    )
+    assert included == expected, f"order the !include lines of {REGISTRY_FILE} as its registry"
+
+
+def test_settings_are_named_after_their_back_end_and_asked_only_for_it() -> None:
+    problems = []
+    for name in REGISTRY:
+        for question, details in questions_of(name).items():
+            if backend_of(question) != name or not question.startswith(f"{name}_"):
+                problems.append(f"{question}: name it {name}_<executor parameter>")
+            if f"'{name}' in backends" not in str(details.get("when", "")):
+                problems.append(f"{question}: add when: \"{{{{ '{name}' in backends }}}}\"")
+            if not details.get("help"):
+                problems.append(f"{question}: add a help line")
+            if question not in QUESTIONS:
+                problems.append(f"{question}: Copier does not ask it (is it included?)")
+    report(problems)
+
+
+def test_every_snippet_names_its_back_end() -> None:
+    problems = []
+    for name in REGISTRY:
+        executor = (BACKEND_DIR / name / "executor.py.jinja").read_text()
+        if not re.search(rf"^\s*{name} = ", executor, flags=re.MULTILINE):
+            problems.append(f"{name}/executor.py.jinja: define the executor as `{name} = ...`")
+        readme = (BACKEND_DIR / name / "readme.md.jinja").read_text()
+        if not readme.startswith(f"### {name}\n"):
+            problems.append(f"{name}/readme.md.jinja: start with the heading '### {name}'")
+        if f'"{name}"' not in stub(name).read_text():
+            problems.append(f'{stub(name).name}: the stub must set backend = "{name}"')
+    report(problems)
+
+
+def test_readme_table_of_back_ends_is_the_registry() -> None:
+    expected = backend_table()
+    assert section(README.read_text()) == expected, (
+        "README.md's table of back ends differs from the registry: run "
+        f"`.venv/bin/python tests/readme_table.py --write`; it should read:\n{expected}"
+    )
