@@ -1,4 +1,4 @@
-"""Answers saved by an older template version come through `copier update` in today's form.
+"""Projects made from older releases update to the working tree, answers and edits intact.
 
 Projects made before `slurm_options` became sbatch options store it as a YAML mapping.
 Today's validator refuses that, and Copier would then drop the answer silently and take
@@ -14,30 +14,43 @@ from pathlib import Path
 import copier
 import pytest
 import yaml
-from projects import copier_cli, git
-from questionnaire import REPO, required_answers
+from projects import (
+    apply_edits,
+    check_edits_kept,
+    commit_all,
+    conflict_leftovers,
+    copier_cli,
+    generate,
+    git,
+    tree_differences,
+)
+from questionnaire import BACKENDS, REPO, required_answers
 from support import copy_working_tree
 
 # The last commit whose copier.yml asks slurm_options as a YAML mapping.
 MAPPING_RELEASE = "2445f71f7cc6f3816a2b8e1591ace3a19fb709aa"
+# The last commit before each back end became one folder (its questions beside its
+# snippets) and the examples one sweep bound to each executor.
+FOLDER_RELEASE = "505cd741530e3e582a58edad0cf25b8e0175c9e9"
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A clone of the template whose v1.0.0 is that release and v1.1.0 the working tree."""
+    """A clone of the template: v1.0.0 and v1.1.0 are those releases, v1.2.0 the working tree."""
     clone = tmp_path_factory.mktemp("template") / "copier-covalent"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
     git(clone, "tag", "v1.0.0", MAPPING_RELEASE)
+    git(clone, "tag", "v1.1.0", FOLDER_RELEASE)
     git(clone, "rm", "-r", "--quiet", ".")
     copy_working_tree(clone)
     git(clone, "add", "--all")
     git(clone, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "working tree")
-    git(clone, "tag", "v1.1.0")
+    git(clone, "tag", "v1.2.0")
     return clone
 
 
 def update_old_project(template: Path, project: Path, options: dict) -> str:
-    """Copy a Slurm project at v1.0.0 with these options, update it to v1.1.0; its output."""
+    """Copy a Slurm project at v1.0.0 with these options, update it to today's; its output."""
     copier.run_copy(
         str(template),
         project,
@@ -68,7 +81,7 @@ def test_update_turns_the_old_options_mapping_into_the_same_sbatch_options(
 
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["slurm_options"] == "--partition=debug --time=00:30:00"
-    assert "_commit: v1.1.0" in (project / ".copier-answers.yml").read_text()
+    assert "_commit: v1.2.0" in (project / ".copier-answers.yml").read_text()
     assert options_in(project) == (
         'options={\n        "partition": "debug",\n        "time": "00:30:00",\n    '
     )
@@ -98,3 +111,21 @@ def test_update_makes_an_option_without_value_a_flag(template: Path, tmp_path: P
     )
     assert '"exclusive": ""' in options_in(project)  # was "None", which sbatch refuses
     assert "--exclusive had no value; it is now a flag" in output
+
+
+def test_edited_project_from_before_the_back_end_folders_updates_without_conflicts(
+    template: Path, tmp_path: Path
+) -> None:
+    project = generate(template, tmp_path / "project", BACKENDS, vcs_ref="v1.1.0")
+    apply_edits(project, BACKENDS)
+    commit_all(project, "My edits")
+
+    run = copier_cli("update", "--trust", "--defaults", str(project))
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "No conflicts" in run.stdout
+    assert conflict_leftovers(project) == []
+    check_edits_kept(project, BACKENDS)
+    fresh = generate(template, tmp_path / "fresh", BACKENDS, vcs_ref="v1.2.0")
+    apply_edits(fresh, BACKENDS)
+    assert tree_differences(project, fresh) == []
