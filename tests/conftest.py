@@ -63,7 +63,7 @@ def executor_instances(source: str) -> list[tuple[str, str]]:
 def stack_requirements() -> list[str]:
     """Everything any generated project can depend on, from the pins in the template."""
     pins = [item["requirement"] for item in CONFIG["covalent_requirements"]["default"]]
-    pins += [entry["requirement"] for entry in REGISTRY.values() if entry["requirement"]]
+    pins += [entry["requirement"] for entry in REGISTRY.values() if entry.get("requirement")]
     pins += [item["requirement"] for item in CONFIG["dev_requirements"]["default"]]
     return [*pins, "hatchling"]  # the generated build backend, for --no-build-isolation
 
@@ -178,7 +178,9 @@ def project_probe(
     )
 
     def probe(src: Path, package: str, backends: list[str]) -> dict[str, Any]:
+        plugins = [REGISTRY[b]["plugin_module"] for b in backends if "plugin_module" in REGISTRY[b]]
         request = {"src": str(src), "package": package, "backends": backends}
+        request["plugin_modules"] = plugins
         process.stdin.write(json.dumps(request) + "\n")  # type: ignore[union-attr]
         process.stdin.flush()  # type: ignore[union-attr]
         return json.loads(process.stdout.readline())  # type: ignore[union-attr]

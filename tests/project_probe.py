@@ -24,9 +24,9 @@ from covalent.executor import _executor_manager
 from covalent.executor.base import _AbstractBaseExecutor
 
 
-def register_azurebatch_env(package: str) -> None:
+def register_plugin(package: str, plugin_module: str) -> None:
     """What the project's entry point does once it is installed beside the server."""
-    module = importlib.import_module(f"{package}.azurebatch_env")
+    module = importlib.import_module(f"{package}.{plugin_module}")
     _executor_manager._populate_executor_map_from_module(module)
     name = module.EXECUTOR_PLUGIN_NAME
     setattr(ct.executor, name, getattr(module, name))
@@ -40,12 +40,15 @@ def plain(value: Any) -> Any:
         return repr(value)
 
 
-def probe(src: str, package: str, backends: list[str]) -> dict[str, Any]:
-    """Import the project's executors, build each workflow's graph, report what they hold."""
+def probe(src: str, package: str, backends: list[str], plugin_modules: list[str]) -> dict[str, Any]:
+    """Import the project's executors, build each workflow's graph, report what they hold.
+
+    `plugin_modules` are the project's own executor plugins (the registry's plugin_module).
+    """
     sys.path.insert(0, src)
     try:
-        if "azurebatch" in backends:
-            register_azurebatch_env(package)
+        for plugin_module in plugin_modules:
+            register_plugin(package, plugin_module)
         executors = importlib.import_module(f"{package}.executors")
         shared = {
             name: value
@@ -90,7 +93,7 @@ def main() -> None:
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            reply = probe(request["src"], request["package"], request["backends"])
+            reply = probe(**request)
         except Exception:  # noqa: BLE001  (any failure is the answer, not a crash)
             reply = {"ok": False, "error": traceback.format_exc()}
         print(json.dumps(reply, default=repr), file=replies, flush=True)

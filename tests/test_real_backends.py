@@ -36,7 +36,7 @@ DOWN = "covalent-down"  # an alias for a port where nothing listens
 # What the generated READMEs tell users to install on the remote side.
 REMOTE_REQUIREMENTS = [
     *(item["requirement"] for item in CONFIG["covalent_requirements"]["default"]),
-    CONFIG["backend_registry"]["default"]["hpc"]["remote_requirement"],
+    *(entry["remote_requirement"] for entry in REGISTRY.values() if "remote_requirement" in entry),
 ]
 
 

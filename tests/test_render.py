@@ -60,7 +60,7 @@ def test_dependencies_are_the_pinned_stack_plus_chosen_plugins(project) -> None:
     backends, path = project
     pyproject = tomllib.loads((path / "pyproject.toml").read_text())
     expected = [item["requirement"] for item in CONFIG["covalent_requirements"]["default"]]
-    expected += [REGISTRY[b]["requirement"] for b in backends if REGISTRY[b]["requirement"]]
+    expected += [REGISTRY[b]["requirement"] for b in backends if REGISTRY[b].get("requirement")]
     assert pyproject["project"]["dependencies"] == expected
 
 

@@ -39,7 +39,7 @@ def test_update_adds_backend_and_keeps_user_edits(
     executors = (project / SRC / "executors.py").read_text()
     assert (backend, REGISTRY[backend]["executor_class"]) in executor_instances(executors)
     assert (project / SRC / "workflows" / f"{backend}.py").is_file()
-    requirement = REGISTRY[backend]["requirement"]
+    requirement = REGISTRY[backend].get("requirement")
     assert not requirement or f'"{requirement}"' in (project / "pyproject.toml").read_text()
     assert f"### {backend}\n" in (project / "README.md").read_text()
     run_project_tests(install_project, project)
@@ -57,7 +57,7 @@ def test_update_removes_backend_and_keeps_user_edits(
     executors = (project / SRC / "executors.py").read_text()
     assert backend not in dict(executor_instances(executors))
     assert not (project / SRC / "workflows" / f"{backend}.py").exists()
-    requirement = REGISTRY[backend]["requirement"]
+    requirement = REGISTRY[backend].get("requirement")
     assert not requirement or requirement not in (project / "pyproject.toml").read_text()
     assert f"### {backend}\n" not in (project / "README.md").read_text()
     run_project_tests(install_project, project)
