@@ -34,8 +34,8 @@ OPTIONAL_FIELDS = {
     "plugin_module",
     "plugin_why",
 }
-# Copier draws "❯ ◉ " before each choice; the line must fit an 80-column terminal.
-CHOICE_COLUMNS = 80 - len("❯ ◉ ")
+# Copier draws " » ● " before each choice; the line must fit an 80-column terminal.
+CHOICE_COLUMNS = 80 - len(" » ● ")
 
 
 def report(problems: list[str]) -> None:
