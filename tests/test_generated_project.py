@@ -31,10 +31,10 @@ def test_generated_project_installs_and_passes_its_own_tests(
 
 def test_own_tests_catch_an_executor_built_beside_an_electron(copie, install_project) -> None:
     result = copie.copy(extra_answers=answers_for(DEFAULT_BACKENDS, package_name="proj_stray"))
-    workflow = result.project_dir / "src" / "proj_stray" / "workflows" / "local.py"
+    workflow = result.project_dir / "src" / "proj_stray" / "workflows" / "__init__.py"
     workflow.write_text(
         workflow.read_text().replace(
-            "simulate = ct.electron(tasks.simulate, executor=executors.local)",
+            "simulate = ct.electron(tasks.simulate, executor=executor)",
             'simulate = ct.electron(tasks.simulate, executor=ct.executor.DaskExecutor("tcp://x:1"))',
         )
     )
@@ -43,5 +43,5 @@ def test_own_tests_catch_an_executor_built_beside_an_electron(copie, install_pro
     run = project.run("-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore")
 
     assert run.returncode == 1
-    assert "workflows/local.py:" in run.stdout  # the stray constructor, by file and line
+    assert "workflows/__init__.py:" in run.stdout  # the stray constructor, by file and line
     assert "test_every_task_of_a_workflow_uses_a_shared_executor[local]" in run.stdout

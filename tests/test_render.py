@@ -52,7 +52,7 @@ def test_each_chosen_backend_gets_its_workflow_and_nothing_else(project) -> None
     assert modules == sorted([*backends, "__init__"])
     for backend in backends:
         source = (package_dir(path) / "workflows" / f"{backend}.py").read_text()
-        assert f"executor=executors.{backend}" in source
+        assert f"workflow = sweep_on(executors.{backend}, light=executors." in source
         assert "ct.executor." not in source, "workflows must not build executors"
 
 
