@@ -13,7 +13,8 @@ the template offers, the dev tools) and from the standard library of its Python:
 
 Run with another Python it re-runs itself with build/stack/bin/python, because only that
 environment holds the stack. Standard library only: the stack has no PyYAML guarantee
-and the file's comments must survive, so the YAML flow lists are edited as text.
+and the file's comments must survive, so the YAML flow sets (`!!set {...}`) are edited
+as text.
 """
 
 from __future__ import annotations
@@ -153,15 +154,15 @@ def compute() -> dict[str, list[str]]:
 
 
 def _flow_list_span(text: str, key: str) -> tuple[int, int]:
-    """Start and end offsets of the `[...]` flow list under a top-level key."""
+    """Start and end offsets of the `{...}` flow set under a top-level key."""
     block = re.search(rf"^{re.escape(key)}:\n(?:(?:[ \t].*)?\n)*", text, flags=re.MULTILINE)
     if block is None:
         raise ValueError(f"{RESERVED_FILE.name} has no top-level key {key!r}")
     default = text.find("default:", block.start(), block.end())
-    opening = re.compile(r"^[ \t]*(\[)", flags=re.MULTILINE).search(text, default, block.end())
-    end = text.find("]", opening.end() if opening else 0, block.end())
+    opening = re.compile(r"^[ \t]*(\{)", flags=re.MULTILINE).search(text, default, block.end())
+    end = text.find("}", opening.end() if opening else 0, block.end())
     if default < 0 or opening is None or end < 0:
-        raise ValueError(f"{key!r} in {RESERVED_FILE.name} has no [...] default list")
+        raise ValueError(f"{key!r} in {RESERVED_FILE.name} has no !!set {{...}} default")
     return opening.start(1), end + 1
 
 
@@ -176,21 +177,21 @@ def read_lists(text: str) -> dict[str, list[str]]:
 
 
 def format_flow_list(names: Iterable[str], indent: int = 4) -> str:
-    """A YAML flow list wrapped at WIDTH columns, in the file's style.
+    """A YAML flow set's `{...}` wrapped at WIDTH columns, in the file's style.
 
-    The text starts at the `[` (the caller keeps the indentation before it); following
-    lines are indented one column past the `[`.
+    The text starts at the `{` (the caller keeps the indentation before it); following
+    lines are indented one column past the `{`.
     """
     items = [f'"{name}"' if name.lower() in YAML_SPECIAL else name for name in names]
-    lines, line = [], " " * indent + "["
+    lines, line = [], " " * indent + "{"
     for number, item in enumerate(items):
-        piece = item + ("]" if number == len(items) - 1 else ",")
-        if line.strip("[ ") and len(line) + 1 + len(piece) > WIDTH:
+        piece = item + ("}" if number == len(items) - 1 else ",")
+        if line.strip("{ ") and len(line) + 1 + len(piece) > WIDTH:
             lines.append(line)
             line = " " * (indent + 1) + piece
         else:
-            line += ("" if line.endswith("[") else " ") + piece
-    lines.append(line if items else line + "]")
+            line += ("" if line.endswith("{") else " ") + piece
+    lines.append(line if items else line + "}")
     return "\n".join(lines)[indent:]
 
 
