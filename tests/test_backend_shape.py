@@ -1,4 +1,4 @@
-"""Every back end is one folder, one registry entry and one stub, and nothing else.
+"""Every back end is one folder and one registry entry, and nothing else.
 
 Each failure says what to add or fix, so that the next back end can be added by
 following the messages. The last test adds a back end the way the registry's header
@@ -8,15 +8,13 @@ says to, in a copy of the template, and runs the generated project's own tests.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 from questionnaire import BACKENDS, CHOICES, INCLUDES, QUESTIONS, REGISTRY, REPO, backend_of
 from readme_table import README, backend_table, section
 
-BACKEND_DIR = REPO / "template" / "_backends"
-WORKFLOWS = REPO / "template" / "src" / "{{package_name}}" / "workflows"
+BACKEND_DIR = REPO / "_backends"
 REGISTRY_FILE = "includes/backends.yml"
 # What a back end's folder must hold, and what each part is for.
 PARTS = {
@@ -42,11 +40,6 @@ def report(problems: list[str]) -> None:
     """Fail with one line per problem, each saying what to do."""
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
-
-
-def stub(name: str) -> Path:
-    """The workflow stub: Copier generates workflows/<name>.py when the back end is chosen."""
-    return WORKFLOWS / f"{{% if '{name}' in backends %}}{name}.py{{% endif %}}.jinja"
 
 
 def questions_of(name: str) -> dict[str, dict]:
@@ -80,18 +73,16 @@ def test_every_back_end_has_its_folder_with_every_part() -> None:
     for name in REGISTRY:
         for part, purpose in PARTS.items():
             if not (BACKEND_DIR / name / part).is_file():
-                problems.append(f"add template/_backends/{name}/{part}: {purpose}")
-        if not stub(name).is_file():
-            problems.append(f"add the workflow stub {stub(name).relative_to(REPO)}")
-    folders = {path.name for path in BACKEND_DIR.iterdir() if path.is_dir()}
+                problems.append(f"add _backends/{name}/{part}: {purpose}")
+    folders = {path.name for path in BACKEND_DIR.iterdir() if path.is_dir()} - {"__pycache__"}
     for orphan in sorted(folders - set(REGISTRY)):
-        problems.append(f"template/_backends/{orphan}/ has no entry in {REGISTRY_FILE}")
+        problems.append(f"_backends/{orphan}/ has no entry in {REGISTRY_FILE}")
     report(problems)
 
 
 def test_every_back_end_has_its_questions_included_in_registry_order() -> None:
-    included = [path for path in INCLUDES if path.startswith("template/_backends/")]
-    expected = [f"template/_backends/{name}/questions.yml" for name in REGISTRY]
+    included = [path for path in INCLUDES if path.startswith("_backends/")]
+    expected = [f"_backends/{name}/questions.yml" for name in REGISTRY]
     missing = [path for path in expected if path not in included]
     assert not missing, f"add at the end of {REGISTRY_FILE}, one document each: " + ", ".join(
         f"---\\n!include {path}" for path in missing
@@ -123,8 +114,6 @@ def test_every_snippet_names_its_back_end() -> None:
         readme = (BACKEND_DIR / name / "readme.md.jinja").read_text()
         if not readme.startswith(f"### {name}\n"):
             problems.append(f"{name}/readme.md.jinja: start with the heading '### {name}'")
-        if f'"{name}"' not in stub(name).read_text():
-            problems.append(f'{stub(name).name}: the stub must set backend = "{name}"')
     report(problems)
 
 

@@ -1,4 +1,4 @@
-"""A new back end is one folder, one registry entry and one stub: nothing else changes.
+"""A new back end is one folder and one registry entry: nothing else changes.
 
 The test adds `scratch` (local processes in a working directory of their own, asked for
 with one question) to a copy of the template exactly as includes/backends.yml's header
@@ -49,12 +49,11 @@ ENTRY = """\
       workflow_note: Each sweep point runs in its own process, its files in scratch.
       tested: offline
 """
-STUB_NAME = "{% if 'scratch' in backends %}scratch.py{% endif %}.jinja"
 
 
 def add_backend(template: Path) -> set[str]:
     """Add `scratch` the way the registry's header says; return the paths written."""
-    folder = template / "template" / "_backends" / NAME
+    folder = template / "_backends" / NAME
     folder.mkdir()
     for name, text in FOLDER.items():
         (folder / name).write_text(text)
@@ -63,15 +62,11 @@ def add_backend(template: Path) -> set[str]:
     text = registry.read_text()
     last_entry_ends = text.index("\n---\n")  # the registry is the first document
     text = text[:last_entry_ends] + "\n" + ENTRY.rstrip("\n") + text[last_entry_ends:]
-    registry.write_text(text + f"---\n!include template/_backends/{NAME}/questions.yml\n")
+    registry.write_text(text + f"---\n!include _backends/{NAME}/questions.yml\n")
 
-    workflows = template / "template" / "src" / "{{package_name}}" / "workflows"
-    local_stub = (workflows / "{% if 'local' in backends %}local.py{% endif %}.jinja").read_text()
-    (workflows / STUB_NAME).write_text(local_stub.replace('"local"', f'"{NAME}"'))
     return {
-        *(f"template/_backends/{NAME}/{name}" for name in FOLDER),
+        *(f"_backends/{NAME}/{name}" for name in FOLDER),
         "includes/backends.yml",
-        f"template/src/{{{{package_name}}}}/workflows/{STUB_NAME}",
     }
 
 
@@ -97,7 +92,7 @@ def changed_files(before: Path, after: Path) -> set[str]:
     return changed
 
 
-def test_a_new_back_end_is_one_folder_one_entry_one_stub_and_works(
+def test_a_new_back_end_is_one_folder_and_one_entry_and_works(
     template_files: Path, tmp_path: Path, install_project, ruff: Path
 ) -> None:
     template = tmp_path / "template"
