@@ -15,9 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
-
-from support import (  # noqa: E402  (support lives with the tests it mainly serves)
+from support import (
     BUILD,
     REPO,
     CovalentServer,

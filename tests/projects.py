@@ -13,6 +13,7 @@ from pathlib import Path
 
 import copier
 from questionnaire import BACKENDS, REGISTRY, REPO, answers_for
+
 from support import copy_working_tree
 
 PACKAGE = "proj_update"

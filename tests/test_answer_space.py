@@ -32,6 +32,7 @@ from conftest import REGISTRY
 from hypothesis import given, reject, settings
 from projects import git, ruff_problems, template_debris
 from questionnaire import BACKENDS, is_asked, required_answers
+
 from support import covalent_env
 
 # A tenth of the examples, at least three: each installs a project and runs its tests.

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from conftest import DEFAULT_BACKENDS, answers_for
+
 from support import free_port
 
 BROKEN_WORKFLOW = """\

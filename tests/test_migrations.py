@@ -16,6 +16,7 @@ import pytest
 import yaml
 from projects import copier_cli, git
 from questionnaire import REPO, required_answers
+
 from support import copy_working_tree
 
 # The last commit whose copier.yml asks slurm_options as a YAML mapping.

@@ -29,6 +29,7 @@ from services import (
     slurm_cluster,
     ssh_server,
 )
+
 from support import CovalentServer, free_port
 
 LOGIN = "covalent-login"  # the Host alias a user would put in ~/.ssh/config

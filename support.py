@@ -17,7 +17,7 @@ import venv
 from pathlib import Path
 from types import TracebackType
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parent
 BUILD = REPO / "build"
 
 
