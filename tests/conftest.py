@@ -1,10 +1,11 @@
-"""Fixtures for the template's tests: its config, an isolated Copier, a shared stack."""
+"""Fixtures for the template's tests: an isolated Copier, the template, a shared stack.
+
+Fixtures only: the helpers live in plain modules (questionnaire, projects, support, ...).
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import re
 import subprocess
 import time
 import tomllib
@@ -12,11 +13,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import answer_strategies  # noqa: F401  (loads the Hypothesis profile before any test)
 import pytest
-from hypothesis import HealthCheck, Phase, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
-from projects import make_template_clone
-from questionnaire import BACKENDS, CONFIG, DEFAULT_BACKENDS, REGISTRY, REPO, answers_for
+from projects import InstalledProject, make_template_clone, stack_requirements
 
 from support import (
     BUILD,
@@ -27,46 +26,6 @@ from support import (
     ensure_venv,
     free_port,
 )
-
-# Re-exported for the test modules that still import them from here.
-__all__ = ["BACKENDS", "CONFIG", "DEFAULT_BACKENDS", "REGISTRY", "REPO", "answers_for"]
-
-# Property-based tests: a fixed, reproducible sample in CI; a long random exploration on
-# demand (HYPOTHESIS_PROFILE=explore HYPOTHESIS_EXAMPLES=2000, see README), which keeps
-# its failures in build/hypothesis and replays them first on the next run.
-settings.register_profile(
-    "ci",
-    max_examples=40,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    print_blob=True,
-    phases=[Phase.explicit, Phase.generate, Phase.shrink],  # no slow "explain" phase
-)
-settings.register_profile(
-    "explore",
-    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "500")),
-    database=DirectoryBasedExampleDatabase(str(BUILD / "hypothesis")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    print_blob=True,
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-
-
-def executor_instances(source: str) -> list[tuple[str, str]]:
-    """(name, class) of each executor built at module level in an executors.py source."""
-    pattern = r"^\s*(\w+) = (?:ct\.executor\.)?(\w+Executor)\("
-    return re.findall(pattern, source, flags=re.MULTILINE)
-
-
-def stack_requirements() -> list[str]:
-    """Everything any generated project can depend on, from the pins in the template."""
-    pins = [item["requirement"] for item in CONFIG["covalent_requirements"]["default"]]
-    pins += [entry["requirement"] for entry in REGISTRY.values() if entry["requirement"]]
-    pins += [item["requirement"] for item in CONFIG["dev_requirements"]["default"]]
-    return [*pins, "hatchling"]  # the generated build backend, for --no-build-isolation
 
 
 @pytest.fixture(autouse=True)
@@ -107,24 +66,6 @@ def stack_python() -> Path:
     Built once under build/ (about 100 s) and kept while the pins stay the same.
     """
     return ensure_venv(BUILD / "stack", stack_requirements())
-
-
-class InstalledProject:
-    """A generated project installed (as a wheel, not editable) in the shared stack."""
-
-    def __init__(self, python: Path, path: Path, env: dict[str, str]) -> None:
-        self.python, self.path, self.env = python, path, env
-
-    def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        """Run the stack's python with these arguments inside the project."""
-        return subprocess.run(
-            [str(self.python), *args],
-            cwd=self.path,
-            env=self.env,
-            text=True,
-            capture_output=True,
-            timeout=timeout,
-        )
 
 
 @pytest.fixture

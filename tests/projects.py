@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import copier
-from questionnaire import BACKENDS, REGISTRY, REPO, answers_for
+from questionnaire import BACKENDS, CONFIG, REGISTRY, REPO, answers_for
 
 from support import copy_working_tree
 
@@ -37,6 +37,38 @@ summarize = ct.electron(tasks.summarize, executor=executors.{light})
 def workflow(points: int = 2) -> dict:
     return {{"summary": summarize([double(x) for x in range(points)])}}
 """
+
+
+def stack_requirements() -> list[str]:
+    """Everything any generated project can depend on, from the pins in the template."""
+    pins = [item["requirement"] for item in CONFIG["covalent_requirements"]["default"]]
+    pins += [entry["requirement"] for entry in REGISTRY.values() if entry["requirement"]]
+    pins += [item["requirement"] for item in CONFIG["dev_requirements"]["default"]]
+    return [*pins, "hatchling"]  # the generated build backend, for --no-build-isolation
+
+
+def executor_instances(source: str) -> list[tuple[str, str]]:
+    """(name, class) of each executor built at module level in an executors.py source."""
+    pattern = r"^\s*(\w+) = (?:ct\.executor\.)?(\w+Executor)\("
+    return re.findall(pattern, source, flags=re.MULTILINE)
+
+
+class InstalledProject:
+    """A generated project installed (as a wheel, not editable) in the shared stack."""
+
+    def __init__(self, python: Path, path: Path, env: dict[str, str]) -> None:
+        self.python, self.path, self.env = python, path, env
+
+    def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """Run the stack's python with these arguments inside the project."""
+        return subprocess.run(
+            [str(self.python), *args],
+            cwd=self.path,
+            env=self.env,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+        )
 
 
 def git(path: Path, *args: str) -> str:

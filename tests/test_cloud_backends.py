@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import BACKENDS, REGISTRY, answers_for
+from questionnaire import BACKENDS, REGISTRY, answers_for
 
 CLOUD_BACKENDS = ["awsbatch", "gcpbatch", "azurebatch", "ec2"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DEFAULT_BACKENDS, answers_for
+from questionnaire import DEFAULT_BACKENDS, answers_for
 
 from support import free_port
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import BACKENDS, DEFAULT_BACKENDS, answers_for
+from questionnaire import BACKENDS, DEFAULT_BACKENDS, answers_for
 
 
 def passed(output: str) -> int:

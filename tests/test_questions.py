@@ -11,8 +11,17 @@ from pathlib import Path
 
 import copier
 import pytest
-from conftest import BACKENDS, CONFIG, REGISTRY, REPO, answers_for
-from questionnaire import QUESTIONS, RULES, backend_of, rule_of
+from questionnaire import (
+    BACKENDS,
+    CONFIG,
+    QUESTIONS,
+    REGISTRY,
+    REPO,
+    RULES,
+    answers_for,
+    backend_of,
+    rule_of,
+)
 
 TEMPLATE = REPO / "template"
 WORKFLOWS = TEMPLATE / "src" / "{{package_name}}" / "workflows"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import CONFIG, answers_for
+from questionnaire import CONFIG, answers_for
 from services import (
     TEST_USER,
     SlurmCluster,

@@ -8,15 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import (
-    BACKENDS,
-    CONFIG,
-    DEFAULT_BACKENDS,
-    REGISTRY,
-    answers_for,
-    executor_instances,
-)
-from projects import ruff_problems, template_debris
+from projects import executor_instances, ruff_problems, template_debris
+from questionnaire import BACKENDS, CONFIG, DEFAULT_BACKENDS, REGISTRY, answers_for
 
 COMBINATIONS = {
     **{backend: [backend] for backend in BACKENDS},

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import copier
 import pytest
-from conftest import CONFIG, REPO, answers_for
+from questionnaire import CONFIG, REPO, answers_for
 from reserved_names import COMMAND
 
 LISTS = ("python_keywords", "stdlib_modules", "shadowed_modules")

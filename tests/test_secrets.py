@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import yaml
-from conftest import BACKENDS, answers_for
+from questionnaire import BACKENDS, answers_for
 
 CANARY = "CANARY-7f3a9c-do-not-store"
 SECRET_KEYS = [

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REGISTRY, executor_instances
-from projects import COPIER, git, ruff_problems
+from projects import COPIER, executor_instances, git, ruff_problems
 from questionnaire import (
     BACKENDS,
     CONFIG,
     DEFAULT_BACKENDS,
     QUESTIONS,
+    REGISTRY,
     RULES,
     backend_of,
     is_asked,
