@@ -77,21 +77,26 @@ def git(path: Path, *args: str) -> str:
     ).stdout
 
 
-def make_template_clone(parent: Path) -> Path:
-    """The template as it is in the working tree, committed in a clone and tagged v1.0.0.
+def make_template_clone(
+    parent: Path, tag: str = "v1.0.0", releases: dict[str, str] | None = None
+) -> Path:
+    """The template as it is in the working tree, committed in a clone and tagged `tag`;
+    `releases` tags commits of its history first, as older versions ({tag: commit}).
 
     Tests never copy from the working tree itself: Copier records a dirty tree as a
     temporary commit that a later update cannot find.
     """
     clone = parent / "copier-covalent"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
+    for version, commit in (releases or {}).items():
+        git(clone, "tag", version, commit)
     git(clone, "rm", "-r", "--quiet", ".")
     copy_working_tree(clone)
     git(clone, "add", "--all")
     git(
         clone, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "test", "--allow-empty"
     )
-    git(clone, "tag", "v1.0.0")
+    git(clone, "tag", tag)
     return clone
 
 

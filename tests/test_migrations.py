@@ -8,16 +8,13 @@ the last release with the old form and update it to the working tree, through th
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import copier
 import pytest
 import yaml
-from projects import copier_cli, git
-from questionnaire import REPO, required_answers
-
-from support import copy_working_tree
+from projects import copier_cli, make_template_clone
+from questionnaire import required_answers
 
 # The last commit whose copier.yml asks slurm_options as a YAML mapping.
 MAPPING_RELEASE = "2445f71f7cc6f3816a2b8e1591ace3a19fb709aa"
@@ -26,15 +23,8 @@ MAPPING_RELEASE = "2445f71f7cc6f3816a2b8e1591ace3a19fb709aa"
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A clone of the template whose v1.0.0 is that release and v1.1.0 the working tree."""
-    clone = tmp_path_factory.mktemp("template") / "copier-covalent"
-    subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
-    git(clone, "tag", "v1.0.0", MAPPING_RELEASE)
-    git(clone, "rm", "-r", "--quiet", ".")
-    copy_working_tree(clone)
-    git(clone, "add", "--all")
-    git(clone, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "working tree")
-    git(clone, "tag", "v1.1.0")
-    return clone
+    parent = tmp_path_factory.mktemp("template")
+    return make_template_clone(parent, tag="v1.1.0", releases={"v1.0.0": MAPPING_RELEASE})
 
 
 def update_old_project(template: Path, project: Path, options: dict) -> str:
