@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from bad_answers import BAD_ANSWERS
 from projects import COPIER, executor_instances, git, ruff_problems
 from questionnaire import (
     BACKENDS,
@@ -235,49 +236,41 @@ def test_update_at_a_terminal_adds_each_backend_to_a_default_project(
     check_project(project, backends, ruff)
 
 
-def test_a_refused_host_is_asked_again_and_a_good_one_finishes(
-    template_clone: Path, tmp_path: Path
+# Rows of the bad-answer table typed at a prompt, each with the good answer typed after.
+REFUSED_AT_A_PROMPT = [
+    pytest.param("package_name", "json", "json_tools", id="reserved-package-name"),
+    pytest.param("ssh_hostname", "alice@login", "login.example.org", id="host-with-user"),
+]
+
+
+@pytest.mark.parametrize(("question", "bad", "good"), REFUSED_AT_A_PROMPT)
+def test_a_refused_answer_shows_what_to_type_is_asked_again_and_a_good_one_finishes(
+    template_clone: Path, tmp_path: Path, question: str, bad: str, good: str
 ) -> None:
+    expected = next(start for name, value, start in BAD_ANSWERS if (name, value) == (question, bad))
+    backend = backend_of(question)
+    backends = [backend] if backend else DEFAULT_BACKENDS
     project = tmp_path / "project"
     with copy_at_terminal(template_clone, project) as terminal:
         person = Person(terminal)
-        person.choose_backends(["ssh"])
-        person.reach("ssh_hostname")
 
-        terminal.send("alice@login:22" + ENTER)
-        line = person.refused("ssh_hostname", quiet=1)
-        assert line.startswith(TOOLBAR.format("ssh_hostname") + "Type just the host name")
-        assert line == toolbar("ssh_hostname", RULES["host"]["expect"])
+        def answer(name: str, typed: str = "") -> None:
+            person.reach(name)
+            if name == question:
+                terminal.send(CLEAR_LINE + bad + ENTER)
+                line = person.refused(name, quiet=1)
+                assert line.startswith(toolbar(name, expected)), line
+                typed = CLEAR_LINE + good
+            person.enter(typed)
 
-        person.enter(CLEAR_LINE + "login.example.org")
-        person.settings({"backends": ["ssh"], "ssh_hostname": "login.example.org"}, ["ssh"])
+        for name in GENERAL:
+            answer(name)
+        person.tick(DEFAULT_BACKENDS, backends)
+        person.settings({"backends": backends}, backends, answer=answer)
         finished(terminal)
 
-    assert answers_file(project)["ssh_hostname"] == "login.example.org"
-
-
-def test_a_reserved_package_name_is_refused_with_what_to_type_and_asked_again(
-    template_clone: Path, tmp_path: Path
-) -> None:
-    project = tmp_path / "project"
-    with copy_at_terminal(template_clone, project) as terminal:
-        person = Person(terminal)
-        person.answer("project_name")
-        person.reach("package_name")
-
-        terminal.send(CLEAR_LINE + "json" + ENTER)
-        line = person.refused("package_name", quiet=1)
-        assert line == toolbar(
-            "package_name", "Choose another name; a standard library module, e.g. json_workflows"
-        )
-
-        person.enter(CLEAR_LINE + "json_tools")
-        person.answer("description")
-        person.tick(DEFAULT_BACKENDS, DEFAULT_BACKENDS)
-        person.settings({"backends": DEFAULT_BACKENDS}, DEFAULT_BACKENDS)
-        finished(terminal)
-
-    assert (project / "src" / "json_tools" / "executors.py").is_file()
+    assert answers_file(project)[question] == good
+    assert (project / "src" / answers_file(project)["package_name"] / "executors.py").is_file()
 
 
 def test_enter_on_an_empty_required_setting_shows_what_to_type_and_asks_again(
