@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import answer_strategies  # noqa: F401  (loads the Hypothesis profile before any test)
+import copier
 import pytest
 from projects import InstalledProject, make_template_clone, stack_requirements
+from questionnaire import answers_for
 
 from support import (
     BUILD,
@@ -57,6 +59,28 @@ def template_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The working tree committed in a clone of the template and tagged v1.0.0, as
     `copier update` needs it; tests that release versions of their own make their own."""
     return make_template_clone(tmp_path_factory.mktemp("template-clone"))
+
+
+@pytest.fixture(scope="session")
+def rendered(template_files: Path, tmp_path_factory: pytest.TempPathFactory):
+    """`rendered(backends, **answers)`: the project these answers make, rendered once per
+    session (as `copier copy --trust --defaults --data ...`) and the same folder handed to
+    every test that asks for the same answers. Read it only; to change it (a file, an
+    install that writes into it), take `private_copy(rendered(...), tmp_path)`."""
+    projects: dict[str, Path] = {}
+
+    def render(backends: list[str], **answers: Any) -> Path:
+        data = answers_for(backends, **answers)
+        key = json.dumps(data, sort_keys=True)
+        if key not in projects:
+            project = tmp_path_factory.mktemp("rendered") / "project"
+            copier.run_copy(
+                str(template_files), project, data=data, defaults=True, unsafe=True, quiet=True
+            )
+            projects[key] = project
+        return projects[key]
+
+    return render
 
 
 @pytest.fixture(scope="session")

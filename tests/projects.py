@@ -6,6 +6,7 @@ import filecmp
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -69,6 +70,11 @@ class InstalledProject:
             capture_output=True,
             timeout=timeout,
         )
+
+
+def private_copy(project: Path, parent: Path) -> Path:
+    """A copy of a shared rendered project that a test may change."""
+    return Path(shutil.copytree(project, parent / project.name, symlinks=True))
 
 
 def git(path: Path, *args: str) -> str:
