@@ -16,7 +16,7 @@ from typing import Any
 import answer_strategies  # noqa: F401  (loads the Hypothesis profile before any test)
 import copier
 import pytest
-from projects import InstalledProject, make_template_clone, stack_requirements
+from projects import InstalledProject, git, make_template_clone, stack_requirements
 from questionnaire import answers_for
 
 from support import (
@@ -65,8 +65,9 @@ def template_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def rendered(template_files: Path, tmp_path_factory: pytest.TempPathFactory):
     """`rendered(backends, **answers)`: the project these answers make, rendered once per
     session (as `copier copy --trust --defaults --data ...`) and the same folder handed to
-    every test that asks for the same answers. Read it only; to change it (a file, an
-    install that writes into it), take `private_copy(rendered(...), tmp_path)`."""
+    every test that asks for the same answers. Read it only; to change it (a file, its
+    own tests' bytecode), take `private_copy(rendered(...), tmp_path)`. Each project is a
+    git repository (the post-copy hook's): a file changed in one fails the session."""
     projects: dict[str, Path] = {}
 
     def render(backends: list[str], **answers: Any) -> Path:
@@ -80,7 +81,13 @@ def rendered(template_files: Path, tmp_path_factory: pytest.TempPathFactory):
             projects[key] = project
         return projects[key]
 
-    return render
+    yield render
+    changed = {
+        str(project): status
+        for project in projects.values()
+        if (status := git(project, "status", "--porcelain", "--ignored"))
+    }
+    assert not changed, f"tests changed shared rendered projects: {changed}"
 
 
 @pytest.fixture(scope="session")
