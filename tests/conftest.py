@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import answer_strategies  # noqa: F401  (loads the Hypothesis profile before any test)
 import copier
 import pytest
-from projects import InstalledProject, git, make_template_clone, stack_requirements
+from projects import Installer, git, make_template_clone, stack_requirements
 from questionnaire import answers_for
 
 from support import (
@@ -102,20 +101,9 @@ def stack_python() -> Path:
 @pytest.fixture
 def install_project(stack_python: Path, tmp_path: Path) -> Iterator[Any]:
     """Install generated projects into the shared stack; uninstall them afterwards."""
-    installed: list[str] = []
-    pip = [str(stack_python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
-
-    def install(path: Path, env: dict[str, str] | None = None) -> InstalledProject:
-        """Install; run it with `env` (a server's) or an isolated Covalent environment."""
-        subprocess.run(
-            [*pip, "install", "--no-deps", "--no-build-isolation", str(path)], check=True
-        )
-        installed.append(tomllib.loads((path / "pyproject.toml").read_text())["project"]["name"])
-        return InstalledProject(stack_python, path, env or covalent_env(tmp_path / "covalent"))
-
-    yield install
-    for name in installed:
-        subprocess.run([*pip, "uninstall", "--yes", name], check=False)
+    installer = Installer(stack_python, tmp_path / "covalent")
+    yield installer.install
+    installer.uninstall_all()
 
 
 @pytest.fixture(scope="session")

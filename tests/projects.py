@@ -9,13 +9,14 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import copier
 from questionnaire import BACKENDS, CONFIG, REGISTRY, REPO, answers_for
 
-from support import copy_working_tree
+from support import copy_working_tree, covalent_env
 
 PACKAGE = "proj_update"
 SRC = Path("src") / PACKAGE
@@ -70,6 +71,29 @@ class InstalledProject:
             capture_output=True,
             timeout=timeout,
         )
+
+
+class Installer:
+    """Installs generated projects into the shared stack; `uninstall_all` removes them."""
+
+    def __init__(self, python: Path, covalent_root: Path) -> None:
+        self.python, self.covalent_root = python, covalent_root
+        self.pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
+        self.installed: list[str] = []
+
+    def install(self, path: Path, env: dict[str, str] | None = None) -> InstalledProject:
+        """Install; run it with `env` (a server's) or an isolated Covalent environment."""
+        subprocess.run(
+            [*self.pip, "install", "--no-deps", "--no-build-isolation", str(path)], check=True
+        )
+        pyproject = tomllib.loads((path / "pyproject.toml").read_text())
+        self.installed.append(pyproject["project"]["name"])
+        return InstalledProject(self.python, path, env or covalent_env(self.covalent_root))
+
+    def uninstall_all(self) -> None:
+        for name in self.installed:
+            subprocess.run([*self.pip, "uninstall", "--yes", name], check=False)
+        self.installed.clear()
 
 
 def private_copy(project: Path, parent: Path) -> Path:
