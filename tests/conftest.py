@@ -1,6 +1,7 @@
 """Fixtures for the template's tests: an isolated Copier, the template, a shared stack.
 
-Fixtures only: the helpers live in plain modules (questionnaire, projects, support, ...).
+Fixtures only, and the hooks that prepare them: the helpers live in plain modules
+(questionnaire, projects, support, ...).
 """
 
 from __future__ import annotations
@@ -9,14 +10,22 @@ import json
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import answer_strategies  # noqa: F401  (loads the Hypothesis profile before any test)
 import copier
 import pytest
-from projects import Installer, git, make_template_clone, stack_requirements
+from projects import (
+    REMOTE_REQUIREMENTS,
+    Installer,
+    git,
+    make_template_clone,
+    stack_requirements,
+)
 from questionnaire import answers_for
+from services import TEST_USER, can_run_services, remote_python_env
 
 from support import (
     BUILD,
@@ -27,6 +36,27 @@ from support import (
     ensure_venv,
     free_port,
 )
+
+# The two virtualenvs the tests wait minutes for on a fresh machine, built in the
+# background from the start of the session: the Covalent stack, and the test user's
+# remote one (services.remote_python_env, which waits for a build under way itself).
+_BUILDS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="venv")
+_STACK: list[Future[Path]] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the modules that need no Covalent stack first, while it builds (each module
+    stays in one piece, in its order)."""
+    needs_stack = {item.module for item in items if "stack_python" in item.fixturenames}
+    items.sort(key=lambda item: item.module in needs_stack)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start building what the selected tests will need."""
+    if any("stack_python" in item.fixturenames for item in session.items):
+        _STACK.append(_BUILDS.submit(ensure_venv, BUILD / "stack", stack_requirements()))
+    if any("services" in item.fixturenames for item in session.items) and not can_run_services():
+        _BUILDS.submit(remote_python_env, TEST_USER, REMOTE_REQUIREMENTS)
 
 
 @pytest.fixture(autouse=True)
@@ -93,9 +123,10 @@ def rendered(template_files: Path, tmp_path_factory: pytest.TempPathFactory):
 def stack_python() -> Path:
     """One virtualenv with the pinned Covalent stack and every plugin, reused by all tests.
 
-    Built once under build/ (about 100 s) and kept while the pins stay the same.
+    Built once under build/ (about 100 s, from the start of the session) and kept while
+    the pins stay the same.
     """
-    return ensure_venv(BUILD / "stack", stack_requirements())
+    return _STACK[0].result() if _STACK else ensure_venv(BUILD / "stack", stack_requirements())
 
 
 @pytest.fixture

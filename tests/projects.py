@@ -41,6 +41,13 @@ def workflow(points: int = 2) -> dict:
 """
 
 
+# What the generated READMEs tell users to install on the remote side (SSH, Slurm, HPC).
+REMOTE_REQUIREMENTS = [
+    *(item["requirement"] for item in CONFIG["covalent_requirements"]["default"]),
+    CONFIG["backend_registry"]["default"]["hpc"]["remote_requirement"],
+]
+
+
 def stack_requirements() -> list[str]:
     """Everything any generated project can depend on, from the pins in the template."""
     pins = [item["requirement"] for item in CONFIG["covalent_requirements"]["default"]]

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from projects import InstalledProject, Installer, private_copy
-from questionnaire import CONFIG
+from projects import REMOTE_REQUIREMENTS, InstalledProject, Installer, private_copy
 from services import (
     TEST_USER,
     SlurmCluster,
@@ -37,11 +36,6 @@ from support import CovalentServer, free_port
 LOGIN = "covalent-login"  # the Host alias a user would put in ~/.ssh/config
 DOWN = "covalent-down"  # an alias for a port where nothing listens
 DOWN_SETTING = {"ssh": "ssh_hostname", "slurm": "slurm_address"}  # where it goes
-# What the generated READMEs tell users to install on the remote side.
-REMOTE_REQUIREMENTS = [
-    *(item["requirement"] for item in CONFIG["covalent_requirements"]["default"]),
-    CONFIG["backend_registry"]["default"]["hpc"]["remote_requirement"],
-]
 
 
 @dataclass
