@@ -77,6 +77,10 @@ def services(
             sshd.ssh_config(LOGIN).replace(str(sshd.key_file), "~/.ssh/id_ed25519")
             + f"Host {DOWN}\n  HostName 127.0.0.1\n  Port {free_port()}\n"
         )
+        # The HPC plugin checks a job every 60 s unless covalent.conf says otherwise, and
+        # every 30 s at most: that, set the way a user would.
+        set_poll = "import covalent as ct; ct.set_config('executors.hpc.poll_freq', 30)"
+        subprocess.run([stack_python, "-c", set_poll], env=covalent_server.env, check=True)
         services_seconds = time.monotonic() - started - venv_seconds
         print(f"\nstart-up: remote venv {venv_seconds:.1f} s, services {services_seconds:.1f} s")
         yield Services(covalent_server, home, remote_python, dask_address, slurm)
