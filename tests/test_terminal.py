@@ -198,11 +198,12 @@ def check_project(project: Path, backends: list[str], ruff: Path) -> None:
     assert ruff_problems(ruff, project) == ""
 
 
-COMBINATIONS = [pytest.param([b], id=b) for b in BACKENDS] + [pytest.param(BACKENDS, id="all")]
+# Every back end together: in the session of test_every_refused_setting_... below.
+COMBINATIONS = [pytest.param([b], id=b) for b in BACKENDS]
 
 
 @pytest.mark.parametrize("backends", COMBINATIONS)
-def test_copy_at_a_terminal_finishes_for_each_backend_alone_and_all_together(
+def test_copy_at_a_terminal_finishes_for_each_backend_alone(
     template_clone: Path, tmp_path: Path, ruff: Path, backends: list[str]
 ) -> None:
     project = tmp_path / "project"
@@ -273,55 +274,45 @@ def test_a_refused_answer_shows_what_to_type_is_asked_again_and_a_good_one_finis
     assert (project / "src" / answers_file(project)["package_name"] / "executors.py").is_file()
 
 
-def test_enter_on_an_empty_required_setting_shows_what_to_type_and_asks_again(
-    template_clone: Path, tmp_path: Path
+def test_every_refused_setting_shows_what_to_type_and_the_copy_with_all_backends_finishes(
+    template_clone: Path, tmp_path: Path, ruff: Path
 ) -> None:
-    """Every required setting of every back end, in one session with all of them."""
-    refused: list[str] = []
-
-    def enter_empty_first(person: Person, name: str, typed: str) -> None:
-        person.reach(name)
-        if is_required(name):
-            person.terminal.send(ENTER)
-            expect = RULES[rule_of(name) or ""]["expect"]
-            assert person.refused(name) == toolbar(name, expect)
-            refused.append(name)
-        person.enter(typed)
-
-    copy_every_backend_at_terminal(template_clone, tmp_path / "project", enter_empty_first)
-
-    assert refused == [name for name in SETTINGS if is_required(name)]
-
-
-def test_every_refused_setting_shows_what_to_type_in_the_80_column_toolbar(
-    template_clone: Path, tmp_path: Path
-) -> None:
-    """What to type must be readable where Copier shows it: after "Validation error for
-    question 'NAME': " in a one-line toolbar that the terminal's width cuts. For the
-    longest names only a few columns are left, so each message says what to type before
-    its first "; " and the details after it, which the toolbar may cut.
-
-    One session with every back end: at each setting a rule checks, type "?" (no rule
-    accepts it), read the toolbar, delete the "?" and answer as usual.
+    """One session with every back end, answered by someone who gets each setting with a
+    rule wrong first: Enter on an empty required one, or a "?" (no rule accepts it) typed
+    into another, deleted after. Each is refused and asked again, and its toolbar shows
+    what to type: readable after "Validation error for question 'NAME': " in one line that
+    the terminal's width cuts. For the longest names only a few columns are left, so each
+    message says what to type before its first "; " and the details after it, which the
+    toolbar may cut. Then the copy finishes, with one executor per back end, lint-clean.
     """
     cut: list[str] = []
+    refused_empty: list[str] = []
 
-    def refuse_first(person: Person, name: str, typed: str) -> None:
+    def wrong_first(person: Person, name: str, typed: str) -> None:
         person.reach(name)
         rule = rule_of(name)
-        if rule:
+        if is_required(name):
+            person.terminal.send(ENTER)
+            refused_empty.append(name)
+        elif rule:
             person.terminal.send("?")
-            message = RULES[rule]["expect"]
+        if rule or is_required(name):
+            message = RULES[rule or ""]["expect"]
             what_to_type = TOOLBAR.format(name) + message.split("; ")[0]
             line = person.refused(name)
             if line != toolbar(name, message) or not line.startswith(what_to_type):
                 cut.append(f"{name}:\n  shown: {line}\n  whole: {TOOLBAR.format(name)}{message}")
-            person.terminal.send(BACKSPACE)
+            if not is_required(name):
+                person.terminal.send(BACKSPACE)
         person.enter(typed)
 
-    copy_every_backend_at_terminal(template_clone, tmp_path / "project", refuse_first)
+    project = tmp_path / "project"
+    copy_every_backend_at_terminal(template_clone, project, wrong_first)
 
     assert cut == [], f"{len(cut)} cut before what to type at {COLUMNS} columns:\n" + "\n".join(cut)
+    assert refused_empty == [name for name in SETTINGS if is_required(name)]
+    assert answers_file(project)["backends"] == BACKENDS
+    check_project(project, BACKENDS, ruff)
 
 
 def test_ctrl_c_during_the_questions_stops_and_leaves_nothing(
