@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import hashlib
 import json
 import os
 import re
@@ -137,17 +138,30 @@ def make_template_clone(
     return clone
 
 
+# Projects `generate` made, untouched: (template, version, back ends) -> folder.
+_GENERATED: dict[tuple[str, str, tuple[str, ...]], Path] = {}
+
+
 def generate(template: Path, dst: Path, backends: list[str], vcs_ref: str = "v1.0.0") -> Path:
-    copier.run_copy(
-        str(template),
-        dst,
-        data=answers_for(backends, package_name=PACKAGE),
-        defaults=True,
-        unsafe=True,
-        vcs_ref=vcs_ref,
-        quiet=True,
-    )
-    return dst
+    """The project Copier makes (its hook commits it) with these back ends, in `dst`.
+
+    Each template version and set of back ends is rendered once per session, beside the
+    template, and copied after: a version tag always names the same files.
+    """
+    key = (str(template), vcs_ref, tuple(backends))
+    if key not in _GENERATED:
+        made = template.parent / "generated" / str(len(_GENERATED))
+        copier.run_copy(
+            str(template),
+            made,
+            data=answers_for(backends, package_name=PACKAGE),
+            defaults=True,
+            unsafe=True,
+            vcs_ref=vcs_ref,
+            quiet=True,
+        )
+        _GENERATED[key] = made
+    return Path(shutil.copytree(_GENERATED[key], dst, symlinks=True))
 
 
 def update(project: Path, backends: list[str], **kwargs: object) -> None:
@@ -254,10 +268,31 @@ def check_edits_kept(project: Path, backends: list[str]) -> None:
     assert (project / SRC / "workflows" / "analysis.py").read_text() == user_workflow(backends)
 
 
+# Digests of the project trees whose own tests passed in this session.
+_PASSED: set[str] = set()
+
+
+def tree_digest(project: Path) -> str:
+    """What a project's files hold, path by path (git's own folder and bytecode aside)."""
+    digest = hashlib.sha256()
+    for path in sorted(project.rglob("*")):
+        parts = path.relative_to(project).parts
+        if path.is_file() and ".git" not in parts and "__pycache__" not in parts:
+            digest.update(f"{'/'.join(parts)}\0".encode() + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def run_project_tests(install_project: Callable, project: Path) -> None:
+    """Install the project and run its own tests, which must pass. A tree equal file for
+    file to one that passed already in this session is not run again: same files, same
+    result (updates that remove different back ends all end as the same project)."""
+    digest = tree_digest(project)
+    if digest in _PASSED:
+        return
     installed = install_project(project)
     run = installed.run("-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore")
     assert run.returncode == 0, run.stdout + run.stderr
+    _PASSED.add(digest)
 
 
 def update_edited_project(
