@@ -8,7 +8,6 @@ would see (tests/terminal.py), walking copier.yml's questions in its own order.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from bad_answers import BAD_ANSWERS
-from projects import COPIER, executor_instances, git, ruff_problems
+from projects import COPIER, executor_instances, generate, git, ruff_problems
 from questionnaire import (
     BACKENDS,
     CONFIG,
@@ -154,15 +153,8 @@ def copy_with_defaults(
     template_clone: Path, project: Path, backends: list[str] = DEFAULT_BACKENDS
 ) -> Path:
     """A project with these back ends and defaults elsewhere, committed by the post-copy
-    hook, as `copier update` needs."""
-    data = ["--data", f"backends={json.dumps(backends)}"]
-    run = subprocess.run(
-        [COPIER, "copy", "--trust", "--defaults", *data, str(template_clone), str(project)],
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    return project
+    hook, as `copier update` needs (generated once per back-end list, then copied)."""
+    return generate(template_clone, project, backends)
 
 
 def copy_every_backend_at_terminal(
