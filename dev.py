@@ -9,15 +9,12 @@ Each command first builds (or reuses) the pinned tool environment in .venv.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
-
-from support import (  # noqa: E402  (support lives with the tests it mainly serves)
+from support import (
     BUILD,
     REPO,
     CovalentServer,
@@ -90,21 +87,13 @@ To work with them:
     return run.returncode
 
 
-def install_services() -> None:
-    """Install the Debian packages behind the real SSH and Slurm tests, when we can.
-
-    Without root or apt those tests skip with the reason (and fail under .ci/run).
-    """
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["bash", str(REPO / ".ci" / "install-services.sh")], check=True)
-    else:
-        print("Not root on Debian: the real SSH and Slurm tests will be skipped.")
-
-
 def test(pytest_args: list[str]) -> int:
-    """Run the template's tests with the tool environment."""
+    """Run the template's tests with the tool environment.
+
+    The real SSH and Slurm tests need root and the Debian packages that
+    .ci/install-services.sh installs (.ci/run does); without them they skip, saying why.
+    """
     python = tools_python()
-    install_services()
     return subprocess.run([str(python), "-m", "pytest", *pytest_args], cwd=REPO).returncode
 
 

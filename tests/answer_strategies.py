@@ -5,14 +5,18 @@ same regular expression), the free texts from the characters and lengths the mac
 includes/answers.jinja allow, and the back ends from copier.yml's choices. A strategy
 may still produce an answer the validator refuses (a reserved package name, a port above
 65535); the tests discard those, because what they test is every *accepted* answer.
+Importing this module also loads the Hypothesis profile the tests run with (below).
 """
 
 from __future__ import annotations
 
+import os
 import string
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase
 from questionnaire import (
     BACKENDS,
     CONFIG,
@@ -23,6 +27,32 @@ from questionnaire import (
     is_required,
     rule_of,
 )
+
+from support import BUILD
+
+# Property-based tests: a fixed, reproducible sample in CI; a long random exploration on
+# demand (HYPOTHESIS_PROFILE=explore HYPOTHESIS_EXAMPLES=2000, see README), which keeps
+# its failures in build/hypothesis and replays them first on the next run. conftest.py
+# imports this module, so the profile holds for every test.
+settings.register_profile(
+    "ci",
+    max_examples=40,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+    phases=[Phase.explicit, Phase.generate, Phase.shrink],  # no slow "explain" phase
+)
+settings.register_profile(
+    "explore",
+    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "500")),
+    database=DirectoryBasedExampleDatabase(str(BUILD / "hypothesis")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 RESERVED = {
     name

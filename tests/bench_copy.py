@@ -44,8 +44,10 @@ from typing import Any
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]  # questionnaire beside it, support at the root
 from questionnaire import BACKENDS, DEFAULT_BACKENDS, answers_for  # noqa: E402
+
 from support import REPO, copy_working_tree  # noqa: E402
 
 CASES = ("floor", "default", "all")

@@ -1,22 +1,32 @@
-"""Fixtures for the template's tests: its config, an isolated Copier, a shared stack."""
+"""Fixtures for the template's tests: an isolated Copier, the template, a shared stack.
+
+Fixtures only, and the hooks that prepare them: the helpers live in plain modules
+(questionnaire, projects, support, ...).
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import re
 import subprocess
 import time
-import tomllib
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import answer_strategies  # noqa: F401  (loads the Hypothesis profile before any test)
+import copier
 import pytest
-from hypothesis import HealthCheck, Phase, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
-from projects import make_template_clone
-from questionnaire import BACKENDS, CONFIG, DEFAULT_BACKENDS, REGISTRY, REPO, answers_for
+from projects import (
+    REMOTE_REQUIREMENTS,
+    Installer,
+    git,
+    make_template_clone,
+    stack_requirements,
+)
+from questionnaire import REGISTRY, answers_for
+from services import TEST_USER, can_run_services, remote_python_env
+
 from support import (
     BUILD,
     CovalentServer,
@@ -27,45 +37,26 @@ from support import (
     free_port,
 )
 
-# Re-exported for the test modules that still import them from here.
-__all__ = ["BACKENDS", "CONFIG", "DEFAULT_BACKENDS", "REGISTRY", "REPO", "answers_for"]
-
-# Property-based tests: a fixed, reproducible sample in CI; a long random exploration on
-# demand (HYPOTHESIS_PROFILE=explore HYPOTHESIS_EXAMPLES=2000, see README), which keeps
-# its failures in build/hypothesis and replays them first on the next run.
-settings.register_profile(
-    "ci",
-    max_examples=40,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    print_blob=True,
-    phases=[Phase.explicit, Phase.generate, Phase.shrink],  # no slow "explain" phase
-)
-settings.register_profile(
-    "explore",
-    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "500")),
-    database=DirectoryBasedExampleDatabase(str(BUILD / "hypothesis")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    print_blob=True,
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# The two virtualenvs the tests wait minutes for on a fresh machine, built in the
+# background from the start of the session: the Covalent stack, and the test user's
+# remote one (services.remote_python_env, which waits for a build under way itself).
+_BUILDS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="venv")
+_STACK: list[Future[Path]] = []
 
 
-def executor_instances(source: str) -> list[tuple[str, str]]:
-    """(name, class) of each executor built at module level in an executors.py source."""
-    pattern = r"^\s*(\w+) = (?:ct\.executor\.)?(\w+Executor)\("
-    return re.findall(pattern, source, flags=re.MULTILINE)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the modules that need no Covalent stack first, while it builds (each module
+    stays in one piece, in its order)."""
+    needs_stack = {item.module for item in items if "stack_python" in item.fixturenames}
+    items.sort(key=lambda item: item.module in needs_stack)
 
 
-def stack_requirements() -> list[str]:
-    """Everything any generated project can depend on, from the pins in the template."""
-    pins = [item["requirement"] for item in CONFIG["covalent_requirements"]["default"]]
-    pins += [entry["requirement"] for entry in REGISTRY.values() if entry.get("requirement")]
-    pins += [item["requirement"] for item in CONFIG["dev_requirements"]["default"]]
-    return [*pins, "hatchling"]  # the generated build backend, for --no-build-isolation
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start building what the selected tests will need."""
+    if any("stack_python" in item.fixturenames for item in session.items):
+        _STACK.append(_BUILDS.submit(ensure_venv, BUILD / "stack", stack_requirements()))
+    if any("services" in item.fixturenames for item in session.items) and not can_run_services():
+        _BUILDS.submit(remote_python_env, TEST_USER, REMOTE_REQUIREMENTS)
 
 
 @pytest.fixture(autouse=True)
@@ -100,49 +91,50 @@ def template_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def rendered(template_files: Path, tmp_path_factory: pytest.TempPathFactory):
+    """`rendered(backends, **answers)`: the project these answers make, rendered once per
+    session (as `copier copy --trust --defaults --data ...`) and the same folder handed to
+    every test that asks for the same answers. Read it only; to change it (a file, its
+    own tests' bytecode), take `private_copy(rendered(...), tmp_path)`. Each project is a
+    git repository (the post-copy hook's): a file changed in one fails the session."""
+    projects: dict[str, Path] = {}
+
+    def render(backends: list[str], **answers: Any) -> Path:
+        data = answers_for(backends, **answers)
+        key = json.dumps(data, sort_keys=True)
+        if key not in projects:
+            project = tmp_path_factory.mktemp("rendered") / "project"
+            copier.run_copy(
+                str(template_files), project, data=data, defaults=True, unsafe=True, quiet=True
+            )
+            projects[key] = project
+        return projects[key]
+
+    yield render
+    changed = {
+        str(project): status
+        for project in projects.values()
+        if (status := git(project, "status", "--porcelain", "--ignored"))
+    }
+    assert not changed, f"tests changed shared rendered projects: {changed}"
+
+
+@pytest.fixture(scope="session")
 def stack_python() -> Path:
     """One virtualenv with the pinned Covalent stack and every plugin, reused by all tests.
 
-    Built once under build/ (about 100 s) and kept while the pins stay the same.
+    Built once under build/ (about 100 s, from the start of the session) and kept while
+    the pins stay the same.
     """
-    return ensure_venv(BUILD / "stack", stack_requirements())
-
-
-class InstalledProject:
-    """A generated project installed (as a wheel, not editable) in the shared stack."""
-
-    def __init__(self, python: Path, path: Path, env: dict[str, str]) -> None:
-        self.python, self.path, self.env = python, path, env
-
-    def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        """Run the stack's python with these arguments inside the project."""
-        return subprocess.run(
-            [str(self.python), *args],
-            cwd=self.path,
-            env=self.env,
-            text=True,
-            capture_output=True,
-            timeout=timeout,
-        )
+    return _STACK[0].result() if _STACK else ensure_venv(BUILD / "stack", stack_requirements())
 
 
 @pytest.fixture
 def install_project(stack_python: Path, tmp_path: Path) -> Iterator[Any]:
     """Install generated projects into the shared stack; uninstall them afterwards."""
-    installed: list[str] = []
-    pip = [str(stack_python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
-
-    def install(path: Path, env: dict[str, str] | None = None) -> InstalledProject:
-        """Install; run it with `env` (a server's) or an isolated Covalent environment."""
-        subprocess.run(
-            [*pip, "install", "--no-deps", "--no-build-isolation", str(path)], check=True
-        )
-        installed.append(tomllib.loads((path / "pyproject.toml").read_text())["project"]["name"])
-        return InstalledProject(stack_python, path, env or covalent_env(tmp_path / "covalent"))
-
-    yield install
-    for name in installed:
-        subprocess.run([*pip, "uninstall", "--yes", name], check=False)
+    installer = Installer(stack_python, tmp_path / "covalent")
+    yield installer.install
+    installer.uninstall_all()
 
 
 @pytest.fixture(scope="session")

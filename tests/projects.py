@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import filecmp
+import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import copier
-from questionnaire import BACKENDS, REGISTRY, REPO, answers_for
-from support import copy_working_tree
+from questionnaire import BACKENDS, CONFIG, REGISTRY, REPO, answers_for
+
+from support import copy_working_tree, covalent_env
 
 PACKAGE = "proj_update"
 SRC = Path("src") / PACKAGE
@@ -38,41 +42,126 @@ def workflow(points: int = 2) -> dict:
 """
 
 
+# What the generated READMEs tell users to install on the remote side (SSH, Slurm, HPC).
+REMOTE_REQUIREMENTS = [
+    *(item["requirement"] for item in CONFIG["covalent_requirements"]["default"]),
+    *(entry["remote_requirement"] for entry in REGISTRY.values() if "remote_requirement" in entry),
+]
+
+
+def stack_requirements() -> list[str]:
+    """Everything any generated project can depend on, from the pins in the template."""
+    pins = [item["requirement"] for item in CONFIG["covalent_requirements"]["default"]]
+    pins += [entry["requirement"] for entry in REGISTRY.values() if entry.get("requirement")]
+    pins += [item["requirement"] for item in CONFIG["dev_requirements"]["default"]]
+    return [*pins, "hatchling"]  # the generated build backend, for --no-build-isolation
+
+
+def executor_instances(source: str) -> list[tuple[str, str]]:
+    """(name, class) of each executor built at module level in an executors.py source."""
+    pattern = r"^\s*(\w+) = (?:ct\.executor\.)?(\w+Executor)\("
+    return re.findall(pattern, source, flags=re.MULTILINE)
+
+
+class InstalledProject:
+    """A generated project installed (as a wheel, not editable) in the shared stack."""
+
+    def __init__(self, python: Path, path: Path, env: dict[str, str]) -> None:
+        self.python, self.path, self.env = python, path, env
+
+    def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """Run the stack's python with these arguments inside the project."""
+        return subprocess.run(
+            [str(self.python), *args],
+            cwd=self.path,
+            env=self.env,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+
+
+class Installer:
+    """Installs generated projects into the shared stack; `uninstall_all` removes them."""
+
+    def __init__(self, python: Path, covalent_root: Path) -> None:
+        self.python, self.covalent_root = python, covalent_root
+        self.pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
+        self.installed: list[str] = []
+
+    def install(self, path: Path, env: dict[str, str] | None = None) -> InstalledProject:
+        """Install; run it with `env` (a server's) or an isolated Covalent environment."""
+        subprocess.run(
+            [*self.pip, "install", "--no-deps", "--no-build-isolation", str(path)], check=True
+        )
+        pyproject = tomllib.loads((path / "pyproject.toml").read_text())
+        self.installed.append(pyproject["project"]["name"])
+        return InstalledProject(self.python, path, env or covalent_env(self.covalent_root))
+
+    def uninstall_all(self) -> None:
+        for name in self.installed:
+            subprocess.run([*self.pip, "uninstall", "--yes", name], check=False)
+        self.installed.clear()
+
+
+def private_copy(project: Path, parent: Path) -> Path:
+    """A copy of a shared rendered project that a test may change."""
+    return Path(shutil.copytree(project, parent / project.name, symlinks=True))
+
+
 def git(path: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=path, check=True, capture_output=True, text=True
     ).stdout
 
 
-def make_template_clone(parent: Path) -> Path:
-    """The template as it is in the working tree, committed in a clone and tagged v1.0.0.
+def make_template_clone(
+    parent: Path, tag: str = "v1.0.0", releases: dict[str, str] | None = None
+) -> Path:
+    """The template as it is in the working tree, committed in a clone and tagged `tag`;
+    `releases` tags commits of its history first, as older versions ({tag: commit}).
 
     Tests never copy from the working tree itself: Copier records a dirty tree as a
     temporary commit that a later update cannot find.
     """
     clone = parent / "copier-covalent"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
+    for version, commit in (releases or {}).items():
+        git(clone, "tag", version, commit)
     git(clone, "rm", "-r", "--quiet", ".")
     copy_working_tree(clone)
     git(clone, "add", "--all")
     git(
         clone, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "test", "--allow-empty"
     )
-    git(clone, "tag", "v1.0.0")
+    git(clone, "tag", tag)
     return clone
 
 
+# Projects `generate` made, untouched: (template, version, back ends) -> folder.
+_GENERATED: dict[tuple[str, str, tuple[str, ...]], Path] = {}
+
+
 def generate(template: Path, dst: Path, backends: list[str], vcs_ref: str = "v1.0.0") -> Path:
-    copier.run_copy(
-        str(template),
-        dst,
-        data=answers_for(backends, package_name=PACKAGE),
-        defaults=True,
-        unsafe=True,
-        vcs_ref=vcs_ref,
-        quiet=True,
-    )
-    return dst
+    """The project Copier makes (its hook commits it) with these back ends, in `dst`.
+
+    Each template version and set of back ends is rendered once per session, beside the
+    template, and copied after: a version tag always names the same files.
+    """
+    key = (str(template), vcs_ref, tuple(backends))
+    if key not in _GENERATED:
+        made = template.parent / "generated" / str(len(_GENERATED))
+        copier.run_copy(
+            str(template),
+            made,
+            data=answers_for(backends, package_name=PACKAGE),
+            defaults=True,
+            unsafe=True,
+            vcs_ref=vcs_ref,
+            quiet=True,
+        )
+        _GENERATED[key] = made
+    return Path(shutil.copytree(_GENERATED[key], dst, symlinks=True))
 
 
 def update(project: Path, backends: list[str], **kwargs: object) -> None:
@@ -179,10 +268,31 @@ def check_edits_kept(project: Path, backends: list[str]) -> None:
     assert (project / SRC / "workflows" / "analysis.py").read_text() == user_workflow(backends)
 
 
+# Digests of the project trees whose own tests passed in this session.
+_PASSED: set[str] = set()
+
+
+def tree_digest(project: Path) -> str:
+    """What a project's files hold, path by path (git's own folder and bytecode aside)."""
+    digest = hashlib.sha256()
+    for path in sorted(project.rglob("*")):
+        parts = path.relative_to(project).parts
+        if path.is_file() and ".git" not in parts and "__pycache__" not in parts:
+            digest.update(f"{'/'.join(parts)}\0".encode() + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def run_project_tests(install_project: Callable, project: Path) -> None:
+    """Install the project and run its own tests, which must pass. A tree equal file for
+    file to one that passed already in this session is not run again: same files, same
+    result (updates that remove different back ends all end as the same project)."""
+    digest = tree_digest(project)
+    if digest in _PASSED:
+        return
     installed = install_project(project)
     run = installed.run("-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore")
     assert run.returncode == 0, run.stdout + run.stderr
+    _PASSED.add(digest)
 
 
 def update_edited_project(

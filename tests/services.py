@@ -25,15 +25,14 @@ import json
 import os
 import pwd
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from support import alive, end_processes, free_port, port_open, process_tree, processes
 
 TEST_USER = "covtest"
 SYSTEM_PYTHON = Path("/usr/bin/python3")  # Debian 12: 3.11, same major.minor as the client
@@ -43,13 +42,6 @@ _BINARIES = f"{_SSHD} /usr/bin/ssh-keygen /usr/sbin/munged /usr/sbin/slurmctld /
 _BINARIES += f" /usr/bin/sbatch /usr/bin/scontrol {SYSTEM_PYTHON}"
 _RUN = Path("/run/lock/covtest-services")  # locks and PID records; a tmpfs
 _MARK = "# written by tests/services.py"
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now (the kernel picks it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def can_run_services() -> str | None:
@@ -67,95 +59,15 @@ def can_run_services() -> str | None:
 # ---------------------------------------------------------------- processes
 
 
-def _ps() -> dict[int, list[str]]:
-    """pid -> /proc/<pid>/stat fields from the state on ([0] state, [1] ppid,
-    [19] start time), plus the uid last."""
-    table = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            with contextlib.suppress(OSError, ValueError):
-                stat = Path(f"/proc/{name}/stat").read_text()
-                uid = os.stat(f"/proc/{name}").st_uid
-                table[int(name)] = [*stat[stat.rindex(")") + 2 :].split(), str(uid)]
-    return table
-
-
-def _alive(table: dict[int, list[str]], pid: int, start: str | None = None) -> bool:
-    """Running (a zombie counts as gone) and, if given, started at ``start`` (not reused)."""
-    return pid in table and table[pid][0] not in "ZX" and start in (None, table[pid][19])
-
-
-def _holds_file_in(pid: int, dirs: tuple[str, ...]) -> bool:
-    """This finds slurmstepd: reparented to PID 1, environment wiped by its setproctitle,
-    but it keeps the slurmd log open."""
-    with contextlib.suppress(OSError):
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            with contextlib.suppress(OSError):
-                if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(dirs):
-                    return True
-    return False
-
-
-def _listening(port: int) -> bool:
-    """Whether anything listens on TCP ``port`` (read from /proc: no connection is made)."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError), open(table) as f:
-            for line in f.readlines()[1:]:
-                local, state = line.split()[1], line.split()[3]
-                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
-                    return True
-    return False
-
-
-def _tree(roots: set[int], dirs: tuple[str, ...] = (), uid: int | None = None) -> set[int]:
-    """Live PIDs of ``roots``, of ``uid``'s processes and of processes holding files open
-    under ``dirs`` (never this process or its ancestors), with all their descendants."""
-    table = _ps()
-    me, ours = os.getpid(), set()
-    while me in table and me not in ours:
-        ours.add(me)
-        me = int(table[me][1])
-    roots = set(roots) | {pid for pid, f in table.items() if uid is not None and f[-1] == str(uid)}
-    roots |= {pid for pid in table if dirs and pid not in ours and _holds_file_in(pid, dirs)}
-    children = defaultdict(list)
-    for pid, fields in table.items():
-        children[int(fields[1])].append(pid)
-    pids, todo = set(roots), list(roots)
-    while todo:
-        for child in children[todo.pop()]:
-            if child not in pids:
-                pids.add(child)
-                todo.append(child)
-    return {pid for pid in pids if _alive(table, pid)}
-
-
-def _end(find: Callable[[], set[int]], reap: Callable = lambda: None, grace: float = 5) -> None:
-    """SIGTERM, then SIGKILL (slurmstepd ignores TERM), until ``find()`` is empty."""
-    pids = find()
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            reap()
-            table = _ps()
-            pids = {p for p in pids if _alive(table, p)} | find()
-            if not pids:
-                return
-            time.sleep(0.05)
-    raise RuntimeError(f"processes survived SIGKILL: {sorted(pids)}")
-
-
 def _end_orphaned_runs() -> None:
     """End what fixtures of a test run that died before teardown left running."""
-    table = _ps()
+    table = processes()
     for path in _RUN.glob("*.json"):
         with contextlib.suppress(OSError, ValueError):
             rec = json.loads(path.read_text())
-            if not _alive(table, *rec["owner"]):
-                roots = {int(p) for p, start in rec["pids"].items() if _alive(table, int(p), start)}
-                _end(lambda: _tree(roots, tuple(rec["dirs"]), rec["uid"]))  # noqa: B023
+            if not alive(table, *rec["owner"]):
+                roots = {int(p) for p, start in rec["pids"].items() if alive(table, int(p), start)}
+                end_processes(lambda: process_tree(roots, tuple(rec["dirs"]), rec["uid"]))  # noqa: B023
                 path.unlink()
 
 
@@ -172,9 +84,9 @@ class _Processes:
         self.record = _RUN / f"{uuid.uuid4().hex}.json"
 
     def _save(self) -> None:
-        table = _ps()
-        pids = {p.pid: table.get(p.pid, ["?"] * 20)[19] for p in self.procs.values()}
-        owner = [os.getpid(), table[os.getpid()][19]]
+        table = processes()
+        pids = {p.pid: table[p.pid].start if p.pid in table else "?" for p in self.procs.values()}
+        owner = [os.getpid(), table[os.getpid()].start]
         rec = {"owner": owner, "pids": pids, "dirs": self.dirs, "uid": self.uid}
         self.record.with_suffix(".tmp").write_text(json.dumps(rec))
         self.record.with_suffix(".tmp").rename(self.record)
@@ -212,11 +124,11 @@ class _Processes:
     def stop(self, name: str) -> None:
         """Stop one daemon and its descendants (e.g. to test a failure path)."""
         pid = self.procs[name].pid
-        _end(lambda: _tree({pid}), self._reap)
+        end_processes(lambda: process_tree({pid}), self._reap)
 
     def stop_all(self, grace: float = 5) -> None:
         running = {p.pid for p in self.procs.values() if p.poll() is None}
-        _end(lambda: _tree(running, self.dirs, self.uid), self._reap, grace)
+        end_processes(lambda: process_tree(running, self.dirs, self.uid), self._reap, grace)
         self.record.unlink(missing_ok=True)
 
 
@@ -302,7 +214,7 @@ def ssh_server(workdir: Path, port: int = 2222, user: str = TEST_USER) -> Iterat
     workdir.mkdir(parents=True, exist_ok=True)
     pw = ensure_user(user)
     procs = _Processes(workdir, uid=pw.pw_uid)
-    if _listening(port):
+    if port_open("127.0.0.1", port):
         raise RuntimeError(f"port {port} is already in use")
     host_key, key_file = workdir / "ssh_host_ed25519_key", workdir / "id_ed25519"
     host_pub = _keygen(host_key, "covtest-host")
@@ -330,7 +242,7 @@ LogLevel VERBOSE
     _authorize(pw, client_pub, add=True)
     try:
         procs.start("sshd", [_SSHD, "-D", "-e", "-f", config])
-        procs.wait(f"sshd on port {port}", lambda: _listening(port), 10)
+        procs.wait(f"sshd on port {port}", lambda: port_open("127.0.0.1", port), 10)
         yield SSHServer("127.0.0.1", port, user, key_file, Path(pw.pw_dir), known_hosts)
     finally:
         procs.stop_all()
@@ -489,13 +401,13 @@ def dask_cluster(
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         workdir.mkdir(parents=True, exist_ok=True)
         procs = _Processes(workdir)
-        if _listening(port):
+        if port_open("127.0.0.1", port):
             raise RuntimeError(f"port {port} is already in use")
         try:
             args = f"--host 127.0.0.1 --port {port} --no-dashboard".split()
             cli = [python, "-m", "distributed.cli.dask_scheduler", *args]
             procs.start("dask-scheduler", cli, env=env, cwd=workdir)
-            procs.wait("dask scheduler", lambda: _listening(port), 60)
+            procs.wait("dask scheduler", lambda: port_open("127.0.0.1", port), 60)
             args = "--host 127.0.0.1 --nthreads 1 --nworkers 1 --no-dashboard".split()
             args += ["--local-directory", workdir / "worker"]
             cli = [python, "-m", "distributed.cli.dask_worker", address, *args]

@@ -7,7 +7,7 @@ person would find: every answer stored as typed, code that parses, no template_f
 right class and settings, and workflow graphs whose every task runs on a shared
 executor. A sample of the drawn projects is also installed and runs its own tests.
 
-CI runs a fixed sample (the "ci" profile in conftest.py); for a long exploration run
+CI runs a fixed sample (the "ci" profile in answer_strategies.py); for a long exploration run
 
     HYPOTHESIS_PROFILE=explore HYPOTHESIS_EXAMPLES=2000 \
         python3 dev.py test tests/test_answer_space.py
@@ -28,10 +28,10 @@ import copier
 import pytest
 import yaml
 from answer_strategies import answers, parse_sbatch_options
-from conftest import REGISTRY
 from hypothesis import given, reject, settings
 from projects import git, ruff_problems, template_debris
-from questionnaire import BACKENDS, is_asked, required_answers
+from questionnaire import BACKENDS, REGISTRY, is_asked, required_answers
+
 from support import covalent_env
 
 # A tenth of the examples, at least three: each installs a project and runs its tests.

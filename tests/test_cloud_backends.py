@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import BACKENDS, REGISTRY, answers_for
+from questionnaire import BACKENDS, REGISTRY
 
 # The back ends that cannot run here: the registry marks them "offline".
 CLOUD_BACKENDS = [name for name, entry in REGISTRY.items() if entry["tested"] == "offline"]
@@ -57,12 +57,10 @@ print(json.dumps({{
 
 @pytest.mark.parametrize("backend", CLOUD_BACKENDS)
 def test_cloud_project_imports_and_builds_its_graph_offline_without_credentials(
-    copie, install_project, tmp_path: Path, backend: str
+    rendered, install_project, tmp_path: Path, backend: str
 ) -> None:
     package = f"cloud_{backend}"
-    result = copie.copy(extra_answers=answers_for([backend], package_name=package))
-    assert result.exception is None, result.exception
-    project = install_project(result.project_dir)
+    project = install_project(rendered([backend], package_name=package))
     home = tmp_path / "empty-home"  # no ~/.aws, ~/.config/gcloud or ~/.azure
     home.mkdir()
     project.env = {
@@ -94,14 +92,14 @@ print("changed:", changed)
 
 
 def test_importing_every_backends_executors_has_no_side_effects(
-    copie, install_project, tmp_path: Path
+    rendered, install_project, tmp_path: Path
 ) -> None:
     """No network, no environment change (even when covalent.conf names an AWS
     credentials file, which makes AWS executors export it), no files outside Covalent's
     own config folders."""
     package = "quiet_import"
-    result = copie.copy(extra_answers=answers_for(BACKENDS, package_name=package))
-    project = install_project(result.project_dir)
+    path = rendered(BACKENDS, package_name=package)
+    project = install_project(path)
     home = tmp_path / "empty-home"
     home.mkdir()
     project.env["HOME"] = str(home)
@@ -111,7 +109,7 @@ def test_importing_every_backends_executors_has_no_side_effects(
         '[executors.awsbatch]\ncredentials = "/srv/aws/credentials"\n'
         '[executors.ec2]\ncredentials_file = "/srv/aws/credentials"\n'
     )
-    tree_before = sorted(p.name for p in result.project_dir.rglob("*") if ".git" not in p.parts)
+    tree_before = sorted(p.name for p in path.rglob("*") if ".git" not in p.parts)
 
     run = project.run("-c", SIDE_EFFECTS_PROBE.format(package=package))
 
@@ -121,6 +119,4 @@ def test_importing_every_backends_executors_has_no_side_effects(
     own = home / ".config" / "covalent"
     outside = [p for p in home.rglob("*") if p != own.parent and not p.is_relative_to(own)]
     assert outside == [], "importing the executors wrote outside Covalent's config"
-    assert sorted(p.name for p in result.project_dir.rglob("*") if ".git" not in p.parts) == (
-        tree_before
-    )
+    assert sorted(p.name for p in path.rglob("*") if ".git" not in p.parts) == tree_before

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from conftest import DEFAULT_BACKENDS, answers_for
+from projects import private_copy
+from questionnaire import DEFAULT_BACKENDS
+
 from support import free_port
 
 BROKEN_WORKFLOW = """\
@@ -26,12 +29,10 @@ def workflow() -> int:
 
 
 @pytest.fixture
-def default_project(copie, install_project):
-    result = copie.copy(extra_answers=answers_for(DEFAULT_BACKENDS, package_name="proj_dispatch"))
-    assert result.exception is None, result.exception
-    workflows = result.project_dir / "src" / "proj_dispatch" / "workflows"
-    (workflows / "broken.py").write_text(BROKEN_WORKFLOW)
-    return install_project(result.project_dir)
+def default_project(rendered, install_project, tmp_path: Path):
+    path = private_copy(rendered(DEFAULT_BACKENDS, package_name="proj_dispatch"), tmp_path)
+    (path / "src" / "proj_dispatch" / "workflows" / "broken.py").write_text(BROKEN_WORKFLOW)
+    return install_project(path)
 
 
 def result_json(stdout: str) -> dict:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
-from conftest import BACKENDS, DEFAULT_BACKENDS, answers_for
+from projects import private_copy
+from questionnaire import BACKENDS, DEFAULT_BACKENDS
 
 
 def passed(output: str) -> int:
@@ -15,11 +17,10 @@ def passed(output: str) -> int:
 
 @pytest.mark.parametrize("backends", [DEFAULT_BACKENDS, BACKENDS], ids=["default", "all"])
 def test_generated_project_installs_and_passes_its_own_tests(
-    copie, install_project, backends: list[str]
+    rendered, install_project, tmp_path: Path, backends: list[str]
 ) -> None:
-    result = copie.copy(extra_answers=answers_for(backends, package_name="proj_tests"))
-    assert result.exception is None, result.exception
-    project = install_project(result.project_dir)
+    # A copy: running its tests writes their bytecode into it.
+    project = install_project(private_copy(rendered(backends, package_name="proj_tests"), tmp_path))
 
     run = project.run("-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore")
 
@@ -29,16 +30,18 @@ def test_generated_project_installs_and_passes_its_own_tests(
     assert listed.stdout.split() == sorted(backends)
 
 
-def test_own_tests_catch_an_executor_built_beside_an_electron(copie, install_project) -> None:
-    result = copie.copy(extra_answers=answers_for(DEFAULT_BACKENDS, package_name="proj_stray"))
-    workflow = result.project_dir / "src" / "proj_stray" / "workflows" / "__init__.py"
+def test_own_tests_catch_an_executor_built_beside_an_electron(
+    rendered, install_project, tmp_path: Path
+) -> None:
+    path = private_copy(rendered(DEFAULT_BACKENDS, package_name="proj_stray"), tmp_path)
+    workflow = path / "src" / "proj_stray" / "workflows" / "__init__.py"
     workflow.write_text(
         workflow.read_text().replace(
             "simulate = ct.electron(tasks.simulate, executor=executor)",
             'simulate = ct.electron(tasks.simulate, executor=ct.executor.DaskExecutor("tcp://x:1"))',
         )
     )
-    project = install_project(result.project_dir)
+    project = install_project(path)
 
     run = project.run("-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore")
 

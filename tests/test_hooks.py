@@ -11,7 +11,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import answers_for
 from projects import (
     PACKAGE,
     apply_edits,
@@ -25,6 +24,7 @@ from projects import (
     make_template_clone,
     rename_package,
 )
+from questionnaire import answers_for
 
 
 def copy(

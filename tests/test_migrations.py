@@ -8,7 +8,6 @@ the last release with the old form and update it to the working tree, through th
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import copier
@@ -21,11 +20,10 @@ from projects import (
     conflict_leftovers,
     copier_cli,
     generate,
-    git,
+    make_template_clone,
     tree_differences,
 )
-from questionnaire import BACKENDS, REPO, required_answers
-from support import copy_working_tree
+from questionnaire import BACKENDS, required_answers
 
 # The last commit whose copier.yml asks slurm_options as a YAML mapping.
 MAPPING_RELEASE = "2445f71f7cc6f3816a2b8e1591ace3a19fb709aa"
@@ -37,16 +35,9 @@ FOLDER_RELEASE = "505cd741530e3e582a58edad0cf25b8e0175c9e9"
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A clone of the template: v1.0.0 and v1.1.0 are those releases, v1.2.0 the working tree."""
-    clone = tmp_path_factory.mktemp("template") / "copier-covalent"
-    subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
-    git(clone, "tag", "v1.0.0", MAPPING_RELEASE)
-    git(clone, "tag", "v1.1.0", FOLDER_RELEASE)
-    git(clone, "rm", "-r", "--quiet", ".")
-    copy_working_tree(clone)
-    git(clone, "add", "--all")
-    git(clone, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "working tree")
-    git(clone, "tag", "v1.2.0")
-    return clone
+    parent = tmp_path_factory.mktemp("template")
+    releases = {"v1.0.0": MAPPING_RELEASE, "v1.1.0": FOLDER_RELEASE}
+    return make_template_clone(parent, tag="v1.2.0", releases=releases)
 
 
 def update_old_project(template: Path, project: Path, options: dict) -> str:

@@ -13,13 +13,15 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from questionnaire import CONFIG, REGISTRY, answers_for
+from projects import REMOTE_REQUIREMENTS, InstalledProject, Installer, private_copy
+from questionnaire import REGISTRY
 from services import (
     TEST_USER,
     SlurmCluster,
@@ -29,15 +31,12 @@ from services import (
     slurm_cluster,
     ssh_server,
 )
+
 from support import CovalentServer, free_port
 
 LOGIN = "covalent-login"  # the Host alias a user would put in ~/.ssh/config
 DOWN = "covalent-down"  # an alias for a port where nothing listens
-# What the generated READMEs tell users to install on the remote side.
-REMOTE_REQUIREMENTS = [
-    *(item["requirement"] for item in CONFIG["covalent_requirements"]["default"]),
-    *(entry["remote_requirement"] for entry in REGISTRY.values() if "remote_requirement" in entry),
-]
+DOWN_SETTING = {"ssh": "ssh_hostname", "slurm": "slurm_address"}  # where it goes
 
 
 @dataclass
@@ -79,6 +78,10 @@ def services(
             sshd.ssh_config(LOGIN).replace(str(sshd.key_file), "~/.ssh/id_ed25519")
             + f"Host {DOWN}\n  HostName 127.0.0.1\n  Port {free_port()}\n"
         )
+        # The HPC plugin checks a job every 60 s unless covalent.conf says otherwise, and
+        # every 30 s at most: that, set the way a user would.
+        set_poll = "import covalent as ct; ct.set_config('executors.hpc.poll_freq', 30)"
+        subprocess.run([stack_python, "-c", set_poll], env=covalent_server.env, check=True)
         services_seconds = time.monotonic() - started - venv_seconds
         print(f"\nstart-up: remote venv {venv_seconds:.1f} s, services {services_seconds:.1f} s")
         yield Services(covalent_server, home, remote_python, dask_address, slurm)
@@ -131,15 +134,15 @@ def workflow() -> int:
 """
 
 
-def make_project(copie, install_project, services: Services, backend: str, **answers):
-    """Generate, set up as the README says, install; return the installed project."""
-    package = f"real_{backend}"
-    result = copie.copy(
-        extra_answers=answers_for([backend], package_name=package, **settings(backend, services))
-        | answers
-    )
-    assert result.exception is None, result.exception
-    path = result.project_dir
+def make_project(
+    rendered, install, tmp_path: Path, services: Services, backend: str, reachable: bool = True
+) -> tuple[InstalledProject, str]:
+    """Generate, set up as the README says, install; return the installed project.
+
+    Unless `reachable`, the back end's host is an alias where nothing listens."""
+    package = f"real_{backend}" if reachable else f"real_{backend}_down"
+    answers = settings(backend, services) | ({} if reachable else {DOWN_SETTING[backend]: DOWN})
+    path = private_copy(rendered([backend], package_name=package, **answers), tmp_path)
     (path / "src" / package / "workflows" / "broken.py").write_text(
         BROKEN.format(package=package, backend=backend)
     )
@@ -163,15 +166,93 @@ def make_project(copie, install_project, services: Services, backend: str, **ans
             ],
             check=True,
         )
-    return install_project(path, env=services.server.env), package
+    return install(path, env=services.server.env), package
 
 
-def dispatch(
-    project, package: str, workflow: str
-) -> tuple[subprocess.CompletedProcess[str], float]:
-    started = time.monotonic()
-    run = project.run("-m", package, workflow, timeout=600)
-    return run, time.monotonic() - started
+class Dispatch:
+    """`python -m PACKAGE WORKFLOW` of an installed project, running in the background;
+    a thread notes when it ends, so its time is its own, not when a test asked."""
+
+    def __init__(self, project: InstalledProject, package: str, workflow: str, log: Path) -> None:
+        self.project = project
+        self.out, self.err = log.with_suffix(".out"), log.with_suffix(".err")
+        self.started = time.monotonic()
+        with self.out.open("w") as out, self.err.open("w") as err:
+            self.process = subprocess.Popen(
+                [str(project.python), "-m", package, workflow],
+                cwd=project.path,
+                env=project.env,
+                stdout=out,
+                stderr=err,
+                text=True,
+            )
+        self.ended = self.started
+        self.waiter = threading.Thread(target=self._wait, daemon=True)
+        self.waiter.start()
+
+    def _wait(self) -> None:
+        self.process.wait()
+        self.ended = time.monotonic()
+
+    def result(self, timeout: float = 600) -> tuple[subprocess.CompletedProcess[str], float]:
+        """Wait for it; its output and how long it ran."""
+        self.waiter.join(timeout=max(0, self.started + timeout - time.monotonic()))
+        if self.waiter.is_alive():
+            raise TimeoutError(f"{self.process.args} still runs after {timeout} s")
+        run = subprocess.CompletedProcess(
+            self.process.args, self.process.returncode, self.out.read_text(), self.err.read_text()
+        )
+        return run, self.ended - self.started
+
+
+SLOWEST = ["hpc", "slurm", "ssh", "dask", "local"]
+# What each test dispatches, by its name and back end: (back end, reachable, workflow).
+DISPATCHED = {
+    "test_workflow_completes_on_the_real_backend": lambda b: (b, True, b),
+    "test_electron_that_raises_comes_back_failed_with_its_error": lambda b: (b, True, "broken"),
+    "test_unreachable_host_fails_in_bounded_time_naming_the_backend": lambda b: (b, False, b),
+}
+
+
+@pytest.fixture(scope="module")
+def dispatches(
+    request: pytest.FixtureRequest,
+    services: Services,
+    rendered,
+    stack_python: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[tuple[str, bool, str], Dispatch]]:
+    """Every dispatch the selected tests of this module check, all started at once.
+
+    Each mostly waits on a remote side (an SSH login, a Slurm job, the HPC plugin's poll
+    of at least 30 s), so together they take as long as the slowest, not the sum. Each
+    test then checks its own dispatch, by (back end, reachable, workflow).
+    """
+    keys = sorted(
+        {
+            DISPATCHED[item.originalname](item.callspec.params["backend"])
+            for item in request.session.items
+            if item.module is request.module and item.originalname in DISPATCHED
+        }
+    )
+    root = tmp_path_factory.mktemp("dispatches")
+    installer = Installer(stack_python, root / "covalent")
+    started: dict[tuple[str, bool, str], Dispatch] = {}
+    try:
+        # The slowest first, so that they run while the others are installed.
+        for backend, up in sorted({key[:2] for key in keys}, key=lambda k: SLOWEST.index(k[0])):
+            project, package = make_project(
+                rendered, installer.install, root / f"{backend}-{up}", services, backend, up
+            )
+            for workflow in [w for b, u, w in keys if (b, u) == (backend, up)]:
+                log = root / f"{backend}-{up}-{workflow}"
+                started[backend, up, workflow] = Dispatch(project, package, workflow, log)
+        yield started
+    finally:
+        for dispatch in started.values():
+            dispatch.process.kill()  # one a failed test left running
+            dispatch.process.wait()
+        installer.uninstall_all()
 
 
 def output(run: subprocess.CompletedProcess[str]) -> dict:
@@ -184,12 +265,11 @@ REAL_BACKENDS = [name for name, entry in REGISTRY.items() if entry["tested"] == 
 
 @pytest.mark.parametrize("backend", REAL_BACKENDS)
 def test_workflow_completes_on_the_real_backend(
-    copie, install_project, services: Services, backend: str
+    dispatches, services: Services, backend: str
 ) -> None:
-    project, package = make_project(copie, install_project, services, backend)
-
-    run, seconds = dispatch(project, package, backend)
-    print(f"\n{backend}: dispatch to COMPLETED in {seconds:.1f} s")
+    dispatch = dispatches[backend, True, backend]
+    run, seconds = dispatch.result()
+    print(f"\n{backend}: dispatch to COMPLETED in {seconds:.1f} s (with the others)")
 
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Status: COMPLETED" in run.stdout
@@ -203,11 +283,13 @@ def test_workflow_completes_on_the_real_backend(
     else:
         assert ran_on["slurm_job_id"] is None
     if backend == "dask":
-        assert tasks_seen_by_scheduler(project, services.dask_address) >= 5
+        assert tasks_seen_by_scheduler(dispatch.project, services.dask_address) >= 5
 
 
-def tasks_seen_by_scheduler(project, address: str) -> int:
-    """How many distinct tasks the external Dask scheduler ran: proof the work went there."""
+def tasks_seen_by_scheduler(project: InstalledProject, address: str) -> int:
+    """How many distinct tasks the external Dask scheduler ran: proof the work went there.
+
+    The failing electron's dispatch runs beside this one and adds one task at most."""
     code = (
         "from distributed import Client\n"
         f"with Client({address!r}, timeout=10) as c:\n"
@@ -220,13 +302,9 @@ def tasks_seen_by_scheduler(project, address: str) -> int:
 
 
 @pytest.mark.parametrize("backend", ["dask", "ssh", "slurm", "hpc"])
-def test_electron_that_raises_comes_back_failed_with_its_error(
-    copie, install_project, services: Services, backend: str
-) -> None:
-    project, package = make_project(copie, install_project, services, backend)
-
-    run, seconds = dispatch(project, package, "broken")
-    print(f"\n{backend}: failing electron reported in {seconds:.1f} s")
+def test_electron_that_raises_comes_back_failed_with_its_error(dispatches, backend: str) -> None:
+    run, seconds = dispatches[backend, True, "broken"].result()
+    print(f"\n{backend}: failing electron reported in {seconds:.1f} s (with the others)")
 
     assert run.returncode == 1
     assert "Status: FAILED" in run.stdout
@@ -236,13 +314,10 @@ def test_electron_that_raises_comes_back_failed_with_its_error(
 
 @pytest.mark.parametrize("backend", ["ssh", "slurm"])
 def test_unreachable_host_fails_in_bounded_time_naming_the_backend(
-    copie, install_project, services: Services, backend: str
+    dispatches, backend: str
 ) -> None:
-    host = {"ssh": "ssh_hostname", "slurm": "slurm_address"}[backend]
-    project, package = make_project(copie, install_project, services, backend, **{host: DOWN})
-
-    run, seconds = dispatch(project, package, backend)
-    print(f"\n{backend}: unreachable host reported in {seconds:.1f} s")
+    run, seconds = dispatches[backend, False, backend].result()
+    print(f"\n{backend}: unreachable host reported in {seconds:.1f} s (with the others)")
 
     assert run.returncode == 1
     assert "Status: FAILED" in run.stdout
@@ -251,13 +326,17 @@ def test_unreachable_host_fails_in_bounded_time_naming_the_backend(
 
 
 def test_stopped_slurm_controller_fails_in_bounded_time(
-    copie, install_project, services: Services
+    dispatches, rendered, install_project, services: Services, tmp_path: Path
 ) -> None:
     """Runs last in this module: the controller stays down for the rest of it."""
-    project, package = make_project(copie, install_project, services, "slurm")
+    for dispatch in dispatches.values():
+        dispatch.result()  # no job of another test may still need the controller
+    project, package = make_project(rendered, install_project, tmp_path, services, "slurm")
     services.slurm.stop_controller()
 
-    run, seconds = dispatch(project, package, "slurm")
+    started = time.monotonic()
+    run = project.run("-m", package, "slurm", timeout=600)
+    seconds = time.monotonic() - started
     print(f"\nslurm: stopped controller reported in {seconds:.1f} s")
 
     assert run.returncode == 1

@@ -8,15 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import (
-    BACKENDS,
-    CONFIG,
-    DEFAULT_BACKENDS,
-    REGISTRY,
-    answers_for,
-    executor_instances,
-)
-from projects import ruff_problems, template_debris
+from projects import executor_instances, ruff_problems, template_debris
+from questionnaire import BACKENDS, CONFIG, DEFAULT_BACKENDS, REGISTRY
 
 COMBINATIONS = {
     **{backend: [backend] for backend in BACKENDS},
@@ -26,12 +19,10 @@ COMBINATIONS = {
 
 
 @pytest.fixture(params=list(COMBINATIONS), ids=list(COMBINATIONS))
-def project(request: pytest.FixtureRequest, copie) -> tuple[list[str], Path]:
+def project(request: pytest.FixtureRequest, rendered) -> tuple[list[str], Path]:
+    """A combination's project, rendered once for all the tests here (they only read it)."""
     backends = COMBINATIONS[request.param]
-    result = copie.copy(extra_answers=answers_for(backends))
-    assert result.exception is None, result.exception
-    assert result.exit_code == 0
-    return backends, result.project_dir
+    return backends, rendered(backends)
 
 
 def package_dir(path: Path) -> Path:
@@ -77,12 +68,12 @@ def test_readme_has_a_section_per_chosen_backend(project) -> None:
     assert re.findall(r"^### ([a-z0-9]+)$", readme, flags=re.MULTILINE) == backends
 
 
-def test_slurm_job_script_comes_only_without_conda(copie) -> None:
-    plain = copie.copy(extra_answers=answers_for(["slurm"]))
-    conda = copie.copy(extra_answers=answers_for(["slurm"], slurm_conda_env="science"))
-    assert (plain.project_dir / "slurm" / "job-env.sh").is_file()
-    assert not (conda.project_dir / "slurm").exists()
-    executors = (conda.project_dir / "src/my_covalent_workflows/executors.py").read_text()
+def test_slurm_job_script_comes_only_without_conda(rendered) -> None:
+    plain = rendered(["slurm"])
+    conda = rendered(["slurm"], slurm_conda_env="science")
+    assert (plain / "slurm" / "job-env.sh").is_file()
+    assert not (conda / "slurm").exists()
+    executors = (conda / "src/my_covalent_workflows/executors.py").read_text()
     assert 'conda_env="science",' in executors and "bashrc_path" not in executors
 
 

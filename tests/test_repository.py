@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from projects import ruff_problems
+
 from support import REPO
 
 

@@ -3,7 +3,8 @@
 A package name that equals an installed distribution or import name breaks the generated
 project (pip refuses `pydantic` beside Covalent's own requirement; `test` shadows the
 standard library's package). The names come from tests/reserved_names.py, run in the
-shared stack's Python, so a new pin or plugin that brings new names fails here.
+shared stack's Python, so a new pin or plugin that brings new names fails here. That
+Copier refuses such names, and with which message, is in tests/bad_answers.py.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import json
 import subprocess
 from pathlib import Path
 
-import copier
 import pytest
-from conftest import CONFIG, REPO, answers_for
+from questionnaire import CONFIG, REPO
 from reserved_names import COMMAND
 
 LISTS = ("python_keywords", "stdlib_modules", "shadowed_modules")
@@ -43,20 +43,3 @@ def test_every_installed_and_stdlib_name_is_refused(stack_python: Path) -> None:
             + f"regenerate it with: {COMMAND}",
             pytrace=False,
         )
-
-
-@pytest.mark.parametrize("name", ["test", "pydantic"])
-def test_copier_refuses_a_reserved_package_name(
-    template_files: Path, tmp_path: Path, name: str
-) -> None:
-    destination = tmp_path / "project"
-    with pytest.raises(ValueError, match="question 'package_name'"):
-        copier.run_copy(
-            str(template_files),
-            destination,
-            data=answers_for(["local"], package_name=name),
-            defaults=True,
-            quiet=True,
-            skip_tasks=True,
-        )
-    assert not destination.exists(), "a refused answer must leave nothing behind"

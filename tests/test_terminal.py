@@ -8,7 +8,6 @@ would see (tests/terminal.py), walking copier.yml's questions in its own order.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -16,13 +15,14 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REGISTRY, executor_instances
-from projects import COPIER, git, ruff_problems
+from bad_answers import BAD_ANSWERS
+from projects import COPIER, executor_instances, generate, git, ruff_problems
 from questionnaire import (
     BACKENDS,
     CHOICES,
     DEFAULT_BACKENDS,
     QUESTIONS,
+    REGISTRY,
     RULES,
     backend_of,
     is_asked,
@@ -153,15 +153,8 @@ def copy_with_defaults(
     template_clone: Path, project: Path, backends: list[str] = DEFAULT_BACKENDS
 ) -> Path:
     """A project with these back ends and defaults elsewhere, committed by the post-copy
-    hook, as `copier update` needs."""
-    data = ["--data", f"backends={json.dumps(backends)}"]
-    run = subprocess.run(
-        [COPIER, "copy", "--trust", "--defaults", *data, str(template_clone), str(project)],
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    return project
+    hook, as `copier update` needs (generated once per back-end list, then copied)."""
+    return generate(template_clone, project, backends)
 
 
 def copy_every_backend_at_terminal(
@@ -197,11 +190,12 @@ def check_project(project: Path, backends: list[str], ruff: Path) -> None:
     assert ruff_problems(ruff, project) == ""
 
 
-COMBINATIONS = [pytest.param([b], id=b) for b in BACKENDS] + [pytest.param(BACKENDS, id="all")]
+# Every back end together: in the session of test_every_refused_setting_... below.
+COMBINATIONS = [pytest.param([b], id=b) for b in BACKENDS]
 
 
 @pytest.mark.parametrize("backends", COMBINATIONS)
-def test_copy_at_a_terminal_finishes_for_each_backend_alone_and_all_together(
+def test_copy_at_a_terminal_finishes_for_each_backend_alone(
     template_clone: Path, tmp_path: Path, ruff: Path, backends: list[str]
 ) -> None:
     project = tmp_path / "project"
@@ -235,100 +229,82 @@ def test_update_at_a_terminal_adds_each_backend_to_a_default_project(
     check_project(project, backends, ruff)
 
 
-def test_a_refused_host_is_asked_again_and_a_good_one_finishes(
-    template_clone: Path, tmp_path: Path
+# Rows of the bad-answer table typed at a prompt, each with the good answer typed after.
+REFUSED_AT_A_PROMPT = [
+    pytest.param("package_name", "json", "json_tools", id="reserved-package-name"),
+    pytest.param("ssh_hostname", "alice@login", "login.example.org", id="host-with-user"),
+]
+
+
+@pytest.mark.parametrize(("question", "bad", "good"), REFUSED_AT_A_PROMPT)
+def test_a_refused_answer_shows_what_to_type_is_asked_again_and_a_good_one_finishes(
+    template_clone: Path, tmp_path: Path, question: str, bad: str, good: str
 ) -> None:
+    expected = next(start for name, value, start in BAD_ANSWERS if (name, value) == (question, bad))
+    backend = backend_of(question)
+    backends = [backend] if backend else DEFAULT_BACKENDS
     project = tmp_path / "project"
     with copy_at_terminal(template_clone, project) as terminal:
         person = Person(terminal)
-        person.choose_backends(["ssh"])
-        person.reach("ssh_hostname")
 
-        terminal.send("alice@login:22" + ENTER)
-        line = person.refused("ssh_hostname", quiet=1)
-        assert line.startswith(TOOLBAR.format("ssh_hostname") + "Type just the host name")
-        assert line == toolbar("ssh_hostname", RULES["host"]["expect"])
+        def answer(name: str, typed: str = "") -> None:
+            person.reach(name)
+            if name == question:
+                terminal.send(CLEAR_LINE + bad + ENTER)
+                line = person.refused(name, quiet=1)
+                assert line.startswith(toolbar(name, expected)), line
+                typed = CLEAR_LINE + good
+            person.enter(typed)
 
-        person.enter(CLEAR_LINE + "login.example.org")
-        person.settings({"backends": ["ssh"], "ssh_hostname": "login.example.org"}, ["ssh"])
+        for name in GENERAL:
+            answer(name)
+        person.tick(DEFAULT_BACKENDS, backends)
+        person.settings({"backends": backends}, backends, answer=answer)
         finished(terminal)
 
-    assert answers_file(project)["ssh_hostname"] == "login.example.org"
+    assert answers_file(project)[question] == good
+    assert (project / "src" / answers_file(project)["package_name"] / "executors.py").is_file()
 
 
-def test_a_reserved_package_name_is_refused_with_what_to_type_and_asked_again(
-    template_clone: Path, tmp_path: Path
+def test_every_refused_setting_shows_what_to_type_and_the_copy_with_all_backends_finishes(
+    template_clone: Path, tmp_path: Path, ruff: Path
 ) -> None:
-    project = tmp_path / "project"
-    with copy_at_terminal(template_clone, project) as terminal:
-        person = Person(terminal)
-        person.answer("project_name")
-        person.reach("package_name")
-
-        terminal.send(CLEAR_LINE + "json" + ENTER)
-        line = person.refused("package_name", quiet=1)
-        assert line == toolbar(
-            "package_name", "Choose another name; a standard library module, e.g. json_workflows"
-        )
-
-        person.enter(CLEAR_LINE + "json_tools")
-        person.answer("description")
-        person.tick(DEFAULT_BACKENDS, DEFAULT_BACKENDS)
-        person.settings({"backends": DEFAULT_BACKENDS}, DEFAULT_BACKENDS)
-        finished(terminal)
-
-    assert (project / "src" / "json_tools" / "executors.py").is_file()
-
-
-def test_enter_on_an_empty_required_setting_shows_what_to_type_and_asks_again(
-    template_clone: Path, tmp_path: Path
-) -> None:
-    """Every required setting of every back end, in one session with all of them."""
-    refused: list[str] = []
-
-    def enter_empty_first(person: Person, name: str, typed: str) -> None:
-        person.reach(name)
-        if is_required(name):
-            person.terminal.send(ENTER)
-            expect = RULES[rule_of(name) or ""]["expect"]
-            assert person.refused(name) == toolbar(name, expect)
-            refused.append(name)
-        person.enter(typed)
-
-    copy_every_backend_at_terminal(template_clone, tmp_path / "project", enter_empty_first)
-
-    assert refused == [name for name in SETTINGS if is_required(name)]
-
-
-def test_every_refused_setting_shows_what_to_type_in_the_80_column_toolbar(
-    template_clone: Path, tmp_path: Path
-) -> None:
-    """What to type must be readable where Copier shows it: after "Validation error for
-    question 'NAME': " in a one-line toolbar that the terminal's width cuts. For the
-    longest names only a few columns are left, so each message says what to type before
-    its first "; " and the details after it, which the toolbar may cut.
-
-    One session with every back end: at each setting a rule checks, type "?" (no rule
-    accepts it), read the toolbar, delete the "?" and answer as usual.
+    """One session with every back end, answered by someone who gets each setting with a
+    rule wrong first: Enter on an empty required one, or a "?" (no rule accepts it) typed
+    into another, deleted after. Each is refused and asked again, and its toolbar shows
+    what to type: readable after "Validation error for question 'NAME': " in one line that
+    the terminal's width cuts. For the longest names only a few columns are left, so each
+    message says what to type before its first "; " and the details after it, which the
+    toolbar may cut. Then the copy finishes, with one executor per back end, lint-clean.
     """
     cut: list[str] = []
+    refused_empty: list[str] = []
 
-    def refuse_first(person: Person, name: str, typed: str) -> None:
+    def wrong_first(person: Person, name: str, typed: str) -> None:
         person.reach(name)
         rule = rule_of(name)
-        if rule:
+        if is_required(name):
+            person.terminal.send(ENTER)
+            refused_empty.append(name)
+        elif rule:
             person.terminal.send("?")
-            message = RULES[rule]["expect"]
+        if rule or is_required(name):
+            message = RULES[rule or ""]["expect"]
             what_to_type = TOOLBAR.format(name) + message.split("; ")[0]
             line = person.refused(name)
             if line != toolbar(name, message) or not line.startswith(what_to_type):
                 cut.append(f"{name}:\n  shown: {line}\n  whole: {TOOLBAR.format(name)}{message}")
-            person.terminal.send(BACKSPACE)
+            if not is_required(name):
+                person.terminal.send(BACKSPACE)
         person.enter(typed)
 
-    copy_every_backend_at_terminal(template_clone, tmp_path / "project", refuse_first)
+    project = tmp_path / "project"
+    copy_every_backend_at_terminal(template_clone, project, wrong_first)
 
     assert cut == [], f"{len(cut)} cut before what to type at {COLUMNS} columns:\n" + "\n".join(cut)
+    assert refused_empty == [name for name in SETTINGS if is_required(name)]
+    assert answers_file(project)["backends"] == BACKENDS
+    check_project(project, BACKENDS, ruff)
 
 
 def test_ctrl_c_during_the_questions_stops_and_leaves_nothing(

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import BACKENDS, REGISTRY, executor_instances
 from projects import (
     SRC,
     base_for,
@@ -17,6 +16,7 @@ from projects import (
     cli_update,
     conflict_leftovers,
     data_args,
+    executor_instances,
     generate,
     rename_package,
     run_project_tests,
@@ -25,6 +25,7 @@ from projects import (
     update_edited_project,
     with_backend,
 )
+from questionnaire import BACKENDS, REGISTRY
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

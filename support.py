@@ -1,10 +1,13 @@
-"""Helpers shared by the template's tests and dev.py: virtualenvs and a Covalent server.
+"""Helpers shared by dev.py and the template's tests: virtualenvs, ports, process trees
+and a Covalent server.
 
 Standard library only, because dev.py runs it before any virtualenv exists.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -14,10 +17,12 @@ import subprocess
 import sys
 import time
 import venv
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parent
 BUILD = REPO / "build"
 
 
@@ -64,7 +69,8 @@ def copy_working_tree(destination: Path) -> Path:
 
 
 def free_port(preferred: int | None = None) -> int:
-    """Return `preferred` when nothing listens there, else a free port on loopback."""
+    """Return `preferred` when nothing listens there, else a port free on 127.0.0.1 right
+    now (the kernel picks it)."""
     if preferred is not None and not port_open("127.0.0.1", preferred):
         return preferred
     with socket.socket() as sock:
@@ -102,30 +108,96 @@ def covalent_env(root: Path) -> dict[str, str]:
     return env
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid`, children first found by walking /proc."""
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
+# ---------------------------------------------------------------- process trees
+
+
+@dataclasses.dataclass(frozen=True)
+class Process:
+    state: str  # "Z" zombie, "X" dead, else alive
+    ppid: int
+    start: str  # start time: a PID reused by another process has another one
+    uid: int
+
+
+def processes() -> dict[int, Process]:
+    """Every process on the machine, from /proc (or `ps` where there is no /proc)."""
+    table = {}
+    if not os.path.isdir("/proc/self"):
+        ps = ["ps", "-A", "-o", "pid=", "-o", "ppid=", "-o", "uid=", "-o", "state="]
+        for line in subprocess.run(ps, capture_output=True, text=True).stdout.splitlines():
+            pid, ppid, uid, state = line.split()[:4]
+            table[int(pid)] = Process(state[0], int(ppid), "", int(uid))
+        return table
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with contextlib.suppress(OSError, ValueError):
+                stat = Path(f"/proc/{name}/stat").read_text()
+                fields = stat[stat.rindex(")") + 2 :].split()
+                uid = os.stat(f"/proc/{name}").st_uid
+                table[int(name)] = Process(fields[0], int(fields[1]), fields[19], uid)
+    return table
+
+
+def alive(table: dict[int, Process], pid: int, start: str | None = None) -> bool:
+    """Running (a zombie counts as gone) and, if given, started at `start` (not reused)."""
+    return pid in table and table[pid].state not in "ZX" and start in (None, table[pid].start)
+
+
+def _holds_file_in(pid: int, dirs: tuple[str, ...]) -> bool:
+    """This finds slurmstepd: reparented to PID 1, environment wiped by its setproctitle,
+    but it keeps the slurmd log open."""
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(dirs):
+                    return True
+    return False
+
+
+def process_tree(roots: set[int], dirs: tuple[str, ...] = (), uid: int | None = None) -> set[int]:
+    """Live PIDs of `roots`, of `uid`'s processes and of processes holding files open
+    under `dirs` (never this process or its ancestors), with all their descendants."""
+    table = processes()
+    me, ours = os.getpid(), set()
+    while me in table and me not in ours:
+        ours.add(me)
+        me = table[me].ppid
+    roots = set(roots) | {pid for pid, p in table.items() if uid is not None and p.uid == uid}
+    roots |= {pid for pid in table if dirs and pid not in ours and _holds_file_in(pid, dirs)}
+    children = defaultdict(list)
+    for pid, process in table.items():
+        children[process.ppid].append(pid)
+    pids, todo = set(roots), list(roots)
     while todo:
-        for child in parents.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
+        for child in children[todo.pop()]:
+            if child not in pids:
+                pids.add(child)
+                todo.append(child)
+    return {pid for pid in pids if alive(table, pid)}
 
 
-def kill_tree(pid: int) -> None:
-    """Kill a process and everything it started; missing processes are fine."""
-    for target in [*descendants(pid), pid]:
-        try:
-            os.kill(target, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+def end_processes(
+    find: Callable[[], set[int]],
+    reap: Callable[[], object] = lambda: None,
+    grace: float = 5,
+    signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGKILL),
+) -> None:
+    """Send each signal in turn (SIGTERM, then SIGKILL: slurmstepd ignores TERM) to what
+    `find()` returns, until it returns nothing; `reap()` collects our own children."""
+    pids = find()
+    for sig in signals:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            reap()
+            table = processes()
+            pids = {p for p in pids if alive(table, p)} | find()
+            if not pids:
+                return
+            time.sleep(0.05)
+    raise RuntimeError(f"processes survived {signals[-1].name}: {sorted(pids)}")
 
 
 class CovalentServer:
@@ -179,8 +251,8 @@ class CovalentServer:
             timeout=120,
             check=False,
         )
-        if pid is not None:
-            kill_tree(pid)
+        if pid is not None:  # what `covalent stop` left: its Dask cluster, say
+            end_processes(lambda: process_tree({pid}), signals=(signal.SIGKILL,))
 
     def __enter__(self) -> CovalentServer:
         return self.start()

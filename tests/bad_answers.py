@@ -1,0 +1,78 @@
+"""The one table of refused answers: a bad answer of each kind, and how its message starts.
+
+test_questions.py passes each row to Copier as --data would; test_terminal.py types some
+of them at a prompt, where the same message must show and the question be asked again.
+"""
+
+# One bad answer of each kind a validator refuses, and how its message starts: with what
+# to type. Copier prints "Validation error for question 'NAME': " before the message.
+BAD_ANSWERS = [
+    ("project_name", "", "Type a name; e.g. Protein folding sweeps"),
+    ("project_name", 'say "hi"', "Use plain words; no double quotes"),
+    ("project_name", "a\tb", "Use plain words on one line"),
+    ("project_name", "a\u2028b", "Use plain words on one line"),
+    ("project_name", "x" * 81, "Keep it to 80 characters; it has 81"),
+    ("project_name", "1234", "Use at least one letter a-z; the package name"),
+    ("package_name", "", "Type a name; lowercase a-z, 0-9 and _"),
+    ("package_name", "class", "Choose another name; a Python keyword, e.g. class_workflows"),
+    ("package_name", "json", "Choose another name; a standard library module, e.g. json_workflows"),
+    ("package_name", "test", "Choose another name; a standard library module, e.g. test_workflows"),
+    (
+        "package_name",
+        "covalent",
+        "Choose another name; a package Covalent installs, e.g. covalent_workflows",
+    ),
+    (
+        "package_name",
+        "pydantic",
+        "Choose another name; a package Covalent installs, e.g. pydantic_workflows",
+    ),
+    (
+        "package_name",
+        "conftest",
+        "Choose another name; a module the tests import, e.g. conftest_workflows",
+    ),
+    ("package_name", "9lives", "Use lowercase a-z, 0-9 and _; start with a letter, e.g. lives"),
+    ("package_name", "my-pkg", "Use lowercase a-z, 0-9 and _; start with a letter, e.g. my_pkg"),
+    ("package_name", "café", "Use lowercase a-z, 0-9 and _; start with a letter, e.g. cafe"),
+    ("package_name", "my__pkg", "Use single underscores; one between words, e.g. my_pkg"),
+    ("package_name", "pkg_", "Use single underscores; one between words, e.g. pkg"),
+    ("package_name", "a" * 61, "Keep it to 60 characters; it has 61"),
+    ("description", "two\nlines", "Use plain words on one line"),
+    ("description", 'a "quoted" word', "Use plain words; no double quotes"),
+    ("description", "x" * 201, "Keep it to 200 characters; it has 201"),
+    ("backends", [], "Choose at least one back end"),
+    ("dask_scheduler_address", "10.0.0.5:8786", "Type tcp://HOST:PORT"),
+    ("dask_scheduler_address", "tcp://10.0.0.5:99999", "Use a port 1 to 65535"),
+    ("ssh_hostname", "alice@login", "Type just the host name or alias; no user@"),
+    ("ssh_hostname", "", "Pass --data ssh_hostname=HOST: it cannot be empty"),
+    ("ssh_username", "a b", "Type a user name"),
+    ("ssh_key_file", "-----BEGIN OPENSSH PRIVATE KEY-----", "Type the key file's path"),
+    ("ssh_key_file", "~/.ssh/id rsa", "Type the key file's path"),
+    # Found by Hypothesis: the plugins expand ~0 on import and fail ("no home directory").
+    ("slurm_ssh_key_file", "~0", "Type the key file's path"),
+    ("hpc_ssh_key_file", "~alice/.ssh/id_ed25519", "Type the key file's path"),
+    ("ssh_python_path", "python3; rm -rf ~", "Type python3 or a path"),
+    ("ssh_remote_workdir", "-rf", "Use letters, digits ._/~+-; no leading -"),
+    ("slurm_address", "login:2222", "Type just the host name or alias"),
+    ("slurm_options", "{partition: debug}", "Write --name=value, not {parti...; e.g."),
+    ("slurm_options", "-p gpu", "Use long options, not -p; e.g. --partition=gpu"),
+    ("slurm_options", "--partition=debug;rm", "Use letters, digits, _.,:=/@+%-; in the value"),
+    ("slurm_options", "--Partition=gpu", "Use lowercase option names"),
+    ("slurm_options", "--time=", "Give a value after the =; or write --time alone"),
+    ("slurm_options", "--time=1:00 --time=2:00", "Give each option once; --time is there twice"),
+    ("slurm_options", "--comment=" + "x" * 80, "Keep each option to 80 characters; --comment"),
+    ("slurm_options", "--time=1\t--mem=4G", "Type the options on one line"),
+    ("slurm_conda_env", "my env", "Use letters, digits, ._- only"),
+    ("slurm_venv", "~/my venv", "Use letters, digits ._/~+-"),
+    ("hpc_remote_python_exe", "python3", "Type an absolute path"),
+    ("awsbatch_region", "mars-1", "Type an AWS region"),
+    ("awsbatch_s3_bucket_name", "My_Bucket", "Use 3-63 of a-z 0-9 . -"),
+    ("gcpbatch_project_id", "X", "Use 6-30 of a-z 0-9 -"),
+    ("gcpbatch_service_account_email", "me@gmail.com", "Type the e-mail; NAME@PROJECT"),
+    ("azurebatch_tenant_id", "tenant", "Type a GUID"),
+    ("azurebatch_batch_account_url", "http://x.batch.azure.com", "Type the https URL"),
+    ("azurebatch_storage_account_name", "Storage_1", "Use a-z and 0-9; 3 to 24"),
+    ("ec2_instance_type", "large", "Type an instance type"),
+    ("ec2_key_name", "", "Pass --data ec2_key_name=NAME: it cannot be empty"),
+]
