@@ -14,7 +14,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import venv
 from collections import defaultdict
@@ -264,9 +263,3 @@ class CovalentServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """Run a command, echoing it, with text output captured."""
-    print("+", " ".join(cmd), file=sys.stderr)
-    return subprocess.run(cmd, text=True, capture_output=True, **kwargs)  # type: ignore[call-overload]

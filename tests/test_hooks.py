@@ -6,7 +6,6 @@ pytest-copie always trusts the template, so these tests call the `copier` CLI.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -196,12 +195,9 @@ def test_copy_into_a_repository_with_commits_leaves_the_commit_to_you(
 
 
 def test_copy_without_git_says_how_to_make_the_repository(
-    template_clone: Path, tmp_path: Path
+    template_files: Path, tmp_path: Path
 ) -> None:
     # Copier needs no git to copy a template folder that is not a repository.
-    plain = shutil.copytree(
-        template_clone, tmp_path / "plain", ignore=shutil.ignore_patterns(".git")
-    )
     (tmp_path / "bin").mkdir()  # a PATH without git
     env = dict(os.environ, PATH=str(tmp_path / "bin"))
 
@@ -210,7 +206,7 @@ def test_copy_without_git_says_how_to_make_the_repository(
         "--trust",
         "--defaults",
         *data_args(["local"], package_name=PACKAGE),
-        str(plain),
+        str(template_files),
         str(tmp_path / "p"),
         env=env,
     )

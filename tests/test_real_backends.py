@@ -146,8 +146,9 @@ def make_project(
     (path / "src" / package / "workflows" / "broken.py").write_text(
         BROKEN.format(package=package, backend=backend)
     )
-    if (path / "slurm" / "job-env.sh").exists():
-        # README: scp slurm/job-env.sh LOGIN:<venv>/covalent-job-env.sh
+    if reachable and (path / "slurm" / "job-env.sh").exists():
+        # README: scp slurm/job-env.sh LOGIN:<venv>/covalent-job-env.sh (not while a job
+        # of another project reads it: a job of an unreachable one never does)
         venv = services.remote_python.parent.parent
         subprocess.run(
             [
@@ -240,7 +241,8 @@ def dispatches(
     started: dict[tuple[str, bool, str], Dispatch] = {}
     try:
         # The slowest first, so that they run while the others are installed.
-        for backend, up in sorted({key[:2] for key in keys}, key=lambda k: SLOWEST.index(k[0])):
+        projects = sorted({k[:2] for k in keys}, key=lambda k: (SLOWEST.index(k[0]), not k[1]))
+        for backend, up in projects:
             project, package = make_project(
                 rendered, installer.install, root / f"{backend}-{up}", services, backend, up
             )
