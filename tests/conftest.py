@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import answer_strategies  # noqa: F401  (loads the Hypothesis profile before any test)
-import copier
 import pytest
 from projects import (
     REMOTE_REQUIREMENTS,
@@ -91,23 +90,22 @@ def template_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def rendered(template_files: Path, tmp_path_factory: pytest.TempPathFactory):
+def rendered(template_files: Path, copie_session):
     """`rendered(backends, **answers)`: the project these answers make, rendered once per
-    session (as `copier copy --trust --defaults --data ...`) and the same folder handed to
-    every test that asks for the same answers. Read it only; to change it (a file, its
-    own tests' bytecode), take `private_copy(rendered(...), tmp_path)`. Each project is a
-    git repository (the post-copy hook's): a file changed in one fails the session."""
+    session by pytest-copie's session-scoped `copie_session` (as `copier copy --trust
+    --defaults`) and the same folder handed to every test that asks for the same answers.
+    Read it only; to change it (a file, its own tests' bytecode), take
+    `private_copy(rendered(...), tmp_path)`. Each project is a git repository (the
+    post-copy hook's): a file changed in one fails the session."""
     projects: dict[str, Path] = {}
 
     def render(backends: list[str], **answers: Any) -> Path:
         data = answers_for(backends, **answers)
         key = json.dumps(data, sort_keys=True)
         if key not in projects:
-            project = tmp_path_factory.mktemp("rendered") / "project"
-            copier.run_copy(
-                str(template_files), project, data=data, defaults=True, unsafe=True, quiet=True
-            )
-            projects[key] = project
+            result = copie_session.copy(extra_answers=data, template_dir=template_files)
+            assert result.exception is None, result.exception
+            projects[key] = result.project_dir
         return projects[key]
 
     yield render
