@@ -227,6 +227,12 @@ def commit_all(project: Path, message: str) -> None:
     git(project, "commit", "--quiet", "--message", message)
 
 
+def undo_update(project: Path) -> None:
+    """What the post-update check tells people to run to undo a failed update."""
+    git(project, "reset", "--hard", "--quiet")
+    git(project, "clean", "-fd", "--quiet")
+
+
 def conflict_leftovers(project: Path) -> list[str]:
     unmerged = git(project, "diff", "--name-only", "--diff-filter=U").split()
     rejects = [str(p.relative_to(project)) for p in project.rglob("*.rej")]

@@ -22,6 +22,7 @@ from projects import (
     hook_error,
     make_template_clone,
     rename_package,
+    undo_update,
 )
 from questionnaire import answers_for
 
@@ -346,8 +347,7 @@ def test_update_fails_when_answers_claim_a_backend_never_generated(
     )
 
     # The way out it gives works (with --defaults here, to answer without a terminal).
-    git(project, "reset", "--hard", "--quiet")
-    git(project, "clean", "-fd", "--quiet")
+    undo_update(project)
     answers.write_text(answers.read_text().replace("- slurm\n", ""))
     commit_all(project, "Back ends as generated")
     again = cli_update(project, "--data", "backends=[local,dask,slurm]")
@@ -378,8 +378,7 @@ def test_update_fails_when_the_package_folder_was_renamed_but_not_in_the_answers
     )
 
     # The way out it gives works.
-    git(project, "reset", "--hard", "--quiet")
-    git(project, "clean", "-fd", "--quiet")
+    undo_update(project)
     answers = project / ".copier-answers.yml"
     answers.write_text(answers.read_text().replace(PACKAGE, "renamed"))
     commit_all(project, "Record the new package name")
