@@ -13,6 +13,7 @@ packages=(
   slurm-client     # sbatch, squeue, scontrol, sacct
   python3          # the remote user's Python (3.11 on Debian 12)
   python3-venv
+  patchelf         # another minor Python for the remote side, from pyenv (tests/services.py)
   procps           # ps, pgrep for the tests' leak checks
 )
 

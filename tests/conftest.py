@@ -7,6 +7,8 @@ Fixtures only, and the hooks that prepare them: the helpers live in plain module
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +26,21 @@ from projects import (
     stack_requirements,
 )
 from questionnaire import REGISTRY, answers_for
-from services import TEST_USER, can_run_services, remote_python_env
+from services import (
+    DOWN,
+    FRESH_USER,
+    LOGIN,
+    SILENT,
+    TEST_USER,
+    Services,
+    can_run_services,
+    dask_cluster,
+    fresh_user,
+    remote_python_env,
+    silent_port,
+    slurm_cluster,
+    ssh_server,
+)
 
 from support import (
     BUILD,
@@ -180,3 +196,48 @@ def project_probe(
     finally:
         process.kill()
         process.wait()
+
+
+@pytest.fixture(scope="module")
+def services(
+    stack_python: Path, covalent_server: CovalentServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Services]:
+    """Real sshd, Slurm and Dask on loopback for one test module, set up the way the
+    generated README tells a user: the key where the answers say, and Host aliases in
+    the server's ~/.ssh/config (the plugins take no port). The sshd lets in the test
+    user, with a ready virtualenv, and FRESH_USER, made anew with nothing installed.
+
+    Where the services cannot run (not root, packages missing) the module skips with the
+    reason; with REQUIRE_REAL_BACKENDS=1 (set by .ci/run) that is a failure instead.
+    """
+    reason = can_run_services()
+    if reason:
+        if os.environ.get("REQUIRE_REAL_BACKENDS") == "1":
+            pytest.fail(f"real back ends required but unavailable: {reason}")
+        pytest.skip(reason)
+    root = tmp_path_factory.mktemp("services")
+    started = time.monotonic()
+    remote_python = remote_python_env(TEST_USER, REMOTE_REQUIREMENTS)
+    venv_seconds = time.monotonic() - started
+    fresh_user(FRESH_USER)
+    with (
+        ssh_server(root / "sshd", port=free_port(), others=(FRESH_USER,)) as sshd,
+        slurm_cluster(root / "slurm") as slurm,
+        dask_cluster(stack_python, free_port(), root / "dask") as dask_address,
+        silent_port() as silent,
+    ):
+        home = Path(covalent_server.env["HOME"])  # asyncssh reads ~/.ssh when it connects
+        (home / ".ssh").mkdir(mode=0o700, exist_ok=True)
+        shutil.copy(sshd.key_file, home / ".ssh" / "id_ed25519")
+        (home / ".ssh" / "config").write_text(
+            sshd.ssh_config(LOGIN).replace(str(sshd.key_file), "~/.ssh/id_ed25519")
+            + f"Host {DOWN}\n  HostName 127.0.0.1\n  Port {free_port()}\n"
+            + f"Host {SILENT}\n  HostName 127.0.0.1\n  Port {silent}\n"
+        )
+        # The HPC plugin checks a job every 60 s unless covalent.conf says otherwise, and
+        # every 30 s at most: that, set the way a user would.
+        set_poll = "import covalent as ct; ct.set_config('executors.hpc.poll_freq', 30)"
+        subprocess.run([stack_python, "-c", set_poll], env=covalent_server.env, check=True)
+        services_seconds = time.monotonic() - started - venv_seconds
+        print(f"\nstart-up: remote venv {venv_seconds:.1f} s, services {services_seconds:.1f} s")
+        yield Services(covalent_server, home, remote_python, dask_address, slurm, sshd)

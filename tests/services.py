@@ -25,7 +25,9 @@ import json
 import os
 import pwd
 import shutil
+import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -35,6 +37,10 @@ from pathlib import Path
 from support import alive, end_processes, free_port, port_open, process_tree, processes
 
 TEST_USER = "covtest"
+FRESH_USER = "covfresh"  # made anew for each module that uses it: a new account
+LOGIN = "covalent-login"  # the Host alias a user would put in ~/.ssh/config
+DOWN = "covalent-down"  # an alias for a port where nothing listens
+SILENT = "covalent-silent"  # an alias for a port that accepts and never answers
 SYSTEM_PYTHON = Path("/usr/bin/python3")  # Debian 12: 3.11, same major.minor as the client
 SLURM_CONF = Path("/etc/slurm/slurm.conf")  # where every user's sbatch/squeue looks
 _SSHD = "/usr/sbin/sshd"  # sshd re-executes itself, so it needs its absolute path
@@ -208,9 +214,21 @@ def _authorize(pw: pwd.struct_passwd, key: str, add: bool) -> None:
     keys.chmod(0o600)
 
 
+def fresh_user(name: str) -> pwd.struct_passwd:
+    """A user made anew, with an empty home: nothing installed, as on a new account."""
+    with contextlib.suppress(KeyError):
+        uid = pwd.getpwnam(name).pw_uid
+        end_processes(lambda: process_tree(set(), (), uid))
+        subprocess.run(["userdel", "--remove", name], check=True, capture_output=True)
+    return ensure_user(name)
+
+
 @contextlib.contextmanager
-def ssh_server(workdir: Path, port: int = 2222, user: str = TEST_USER) -> Iterator[SSHServer]:
-    """Debian's sshd on 127.0.0.1:port with its own config, letting only ``user`` in by key."""
+def ssh_server(
+    workdir: Path, port: int = 2222, user: str = TEST_USER, others: tuple[str, ...] = ()
+) -> Iterator[SSHServer]:
+    """Debian's sshd on 127.0.0.1:port with its own config, letting only ``user`` (and
+    the existing users ``others``) in, by the same key."""
     workdir.mkdir(parents=True, exist_ok=True)
     pw = ensure_user(user)
     procs = _Processes(workdir, uid=pw.pw_uid)
@@ -231,7 +249,7 @@ UsePAM no
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin no
-AllowUsers {user}
+AllowUsers {" ".join((user, *others))}
 Subsystem sftp internal-sftp
 # the plugins open a connection per task, several at once
 MaxStartups 100
@@ -239,14 +257,17 @@ MaxSessions 100
 LogLevel VERBOSE
 """)
     subprocess.run([_SSHD, "-t", "-f", config], check=True)  # config errors, clearly
-    _authorize(pw, client_pub, add=True)
+    for account in (pw, *map(pwd.getpwnam, others)):
+        _authorize(account, client_pub, add=True)
     try:
         procs.start("sshd", [_SSHD, "-D", "-e", "-f", config])
         procs.wait(f"sshd on port {port}", lambda: port_open("127.0.0.1", port), 10)
         yield SSHServer("127.0.0.1", port, user, key_file, Path(pw.pw_dir), known_hosts)
     finally:
         procs.stop_all()
-        _authorize(pw, client_pub, add=False)
+        for account in (pw, *map(pwd.getpwnam, others)):
+            with contextlib.suppress(OSError):
+                _authorize(account, client_pub, add=False)
 
 
 def remote_python_env(user: str, packages: list[str], timeout: float = 1200) -> Path:
@@ -381,6 +402,59 @@ PartitionName={partition} Nodes={hostname} Default=YES MaxTime=INFINITE State=UP
                 else:
                     SLURM_CONF.unlink(missing_ok=True)
                 shutil.rmtree(spool, ignore_errors=True)
+
+
+@dataclasses.dataclass
+class Services:
+    """Everything a real dispatch needs: a Covalent server, and services started for one
+    test module (tests/conftest.py, fixture `services`)."""
+
+    server: object  # support.CovalentServer
+    home: Path  # HOME of the Covalent server and the CLI: holds ~/.ssh
+    remote_python: Path  # the test user's ready virtualenv
+    dask_address: str
+    slurm: SlurmCluster
+    sshd: SSHServer
+
+
+# ---------------------------------------------------------------- silence and Pythons
+
+
+@contextlib.contextmanager
+def silent_port() -> Iterator[int]:
+    """A loopback port that accepts connections and never says a word, like a host
+    behind a firewall that swallows packets, as SSH clients see it."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.listen(64)
+        yield server.getsockname()[1]
+
+
+def other_minor_python(workdir: Path) -> tuple[Path | None, str]:
+    """An interpreter of another minor version that any user may run, or None and why.
+
+    Debian 12 has only 3.11; root's pyenv may have others, which other users cannot
+    reach (/root is private) and whose binary looks for libpython in pyenv's prefix.
+    A hard-linked copy with its own binary pointed at its own lib/ serves.
+    """
+    ours = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    candidates = sorted(glob.glob("/root/.pyenv/versions/3.1[0-9].*/bin/python3.1[0-9]"))
+    source = next((Path(c) for c in candidates if not c.endswith(f"python{ours}")), None)
+    if source is None:
+        return None, f"no Python 3.x other than {ours} in /root/.pyenv/versions"
+    if not shutil.which("patchelf"):
+        return None, "patchelf missing: run .ci/install-services.sh"
+    copy = workdir / f"python{source.name[6:]}"
+    if not copy.exists():
+        # hard links where /root and workdir share a file system, else a copy
+        if subprocess.run(["cp", "-al", source.parent.parent, copy]).returncode:
+            shutil.rmtree(copy, ignore_errors=True)
+            subprocess.run(["cp", "-a", source.parent.parent, copy], check=True)
+        binary = copy / "bin" / source.name
+        shutil.copy2(source, binary.with_suffix(".tmp"))  # its own inode: patch that one
+        binary.with_suffix(".tmp").replace(binary)
+        subprocess.run(["patchelf", "--set-rpath", "$ORIGIN/../lib", binary], check=True)
+    copy.chmod(0o755)  # workdir must be reachable by every user too
+    return copy / "bin" / source.name, ""
 
 
 # ---------------------------------------------------------------- dask

@@ -21,12 +21,14 @@ PARTS = {
     "questions.yml": "its settings, one Copier question each (a comment alone if none)",
     "executor.py.jinja": "its block of executors.py: one shared executor named after it",
     "readme.md.jinja": "its section of the project's README, starting '### <name>'",
+    "readiness.py.jinja": "readiness/<name>.py: `async def check() -> Report` (see local's)",
 }
 REQUIRED_FIELDS = {"label", "executor_class", "title", "workflow_note", "tested"}
 OPTIONAL_FIELDS = {
     "requirement",
     "why",
     "remote_requirement",
+    "setup",
     "light_work",
     "exports_aws_env",
     "plugin_module",
@@ -114,6 +116,11 @@ def test_every_snippet_names_its_back_end() -> None:
         readme = (BACKEND_DIR / name / "readme.md.jinja").read_text()
         if not readme.startswith(f"### {name}\n"):
             problems.append(f"{name}/readme.md.jinja: start with the heading '### {name}'")
+        readiness = (BACKEND_DIR / name / "readiness.py.jinja").read_text()
+        if f"executors.{name}" not in readiness or "async def check() -> Report:" not in readiness:
+            problems.append(f"{name}/readiness.py.jinja: check executors.{name} in `check()`")
+        if bool(REGISTRY[name].get("setup")) != ("async def setup(" in readiness):
+            problems.append(f"{name}/readiness.py.jinja: `async def setup` iff setup: true")
     report(problems)
 
 

@@ -389,7 +389,9 @@ def test_update_fails_when_the_package_folder_was_renamed_but_not_in_the_answers
     assert not (project / "src" / PACKAGE).exists()
 
 
-@pytest.mark.parametrize("edited", ["slurm/job-env.sh", f"src/{PACKAGE}/workflows/slurm.py"])
+@pytest.mark.parametrize(
+    "edited", [f"src/{PACKAGE}/readiness/slurm.py", f"src/{PACKAGE}/workflows/slurm.py"]
+)
 def test_update_removing_a_backend_names_the_deleted_files_you_had_edited(
     template_clone: Path, tmp_path: Path, edited: str
 ) -> None:

@@ -40,6 +40,26 @@ scratch = ct.executor.LocalExecutor(workdir={{ scratch_workdir | tojson }})
 
 `executors.scratch` runs electrons as local processes in `{{ scratch_workdir }}`.
 """,
+    "readiness.py.jinja": """\
+\"\"\"Is the scratch directory ready? Its processes write their files there.\"\"\"
+
+import os
+from pathlib import Path
+
+from {{ package_name }} import executors
+from {{ package_name }}.readiness import (
+    Problem,
+    Report,
+)
+
+
+async def check() -> Report:
+    workdir = Path(executors.scratch.workdir).expanduser()
+    existing = next(path for path in [workdir, *workdir.parents] if path.exists())
+    if os.access(existing, os.W_OK):
+        return Report(f"{existing} is writable")
+    return Report(problems=[Problem(f"{existing} is not writable", "choose another workdir")])
+""",
 }
 ENTRY = """\
     scratch:

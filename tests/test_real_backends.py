@@ -10,81 +10,18 @@ with REQUIRE_REAL_BACKENDS=1 (set by .ci/run) that skip is a failure instead.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from projects import REMOTE_REQUIREMENTS, InstalledProject, Installer, private_copy
+from projects import InstalledProject, Installer, private_copy
 from questionnaire import REGISTRY
-from services import (
-    TEST_USER,
-    SlurmCluster,
-    can_run_services,
-    dask_cluster,
-    remote_python_env,
-    slurm_cluster,
-    ssh_server,
-)
+from services import DOWN, LOGIN, TEST_USER, Services
 
-from support import CovalentServer, free_port
-
-LOGIN = "covalent-login"  # the Host alias a user would put in ~/.ssh/config
-DOWN = "covalent-down"  # an alias for a port where nothing listens
-DOWN_SETTING = {"ssh": "ssh_hostname", "slurm": "slurm_address"}  # where it goes
-
-
-@dataclass
-class Services:
-    """Everything a real dispatch needs: the session's server, and services started once
-    for this module."""
-
-    server: CovalentServer
-    home: Path  # HOME of the Covalent server and the CLI: holds ~/.ssh
-    remote_python: Path
-    dask_address: str
-    slurm: SlurmCluster
-
-
-@pytest.fixture(scope="module")
-def services(
-    stack_python: Path, covalent_server: CovalentServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Services]:
-    reason = can_run_services()
-    if reason:
-        if os.environ.get("REQUIRE_REAL_BACKENDS") == "1":
-            pytest.fail(f"real back ends required but unavailable: {reason}")
-        pytest.skip(reason)
-    root = tmp_path_factory.mktemp("services")
-    started = time.monotonic()
-    remote_python = remote_python_env(TEST_USER, REMOTE_REQUIREMENTS)
-    venv_seconds = time.monotonic() - started
-    with (
-        ssh_server(root / "sshd", port=free_port()) as sshd,
-        slurm_cluster(root / "slurm") as slurm,
-        dask_cluster(stack_python, free_port(), root / "dask") as dask_address,
-    ):
-        home = Path(covalent_server.env["HOME"])  # asyncssh reads ~/.ssh when it connects
-        (home / ".ssh").mkdir(mode=0o700)
-        # What the generated README tells a user: the key where the answers say, and a
-        # Host alias because the plugins cannot take a port.
-        shutil.copy(sshd.key_file, home / ".ssh" / "id_ed25519")
-        (home / ".ssh" / "config").write_text(
-            sshd.ssh_config(LOGIN).replace(str(sshd.key_file), "~/.ssh/id_ed25519")
-            + f"Host {DOWN}\n  HostName 127.0.0.1\n  Port {free_port()}\n"
-        )
-        # The HPC plugin checks a job every 60 s unless covalent.conf says otherwise, and
-        # every 30 s at most: that, set the way a user would.
-        set_poll = "import covalent as ct; ct.set_config('executors.hpc.poll_freq', 30)"
-        subprocess.run([stack_python, "-c", set_poll], env=covalent_server.env, check=True)
-        services_seconds = time.monotonic() - started - venv_seconds
-        print(f"\nstart-up: remote venv {venv_seconds:.1f} s, services {services_seconds:.1f} s")
-        yield Services(covalent_server, home, remote_python, dask_address, slurm)
+DOWN_SETTING = {"ssh": "ssh_hostname", "slurm": "slurm_address"}  # where DOWN goes
 
 
 def settings(backend: str, services: Services) -> dict[str, object]:
@@ -146,28 +83,14 @@ def make_project(
     (path / "src" / package / "workflows" / "broken.py").write_text(
         BROKEN.format(package=package, backend=backend)
     )
-    if reachable and (path / "slurm" / "job-env.sh").exists():
-        # README: scp slurm/job-env.sh LOGIN:<venv>/covalent-job-env.sh (not while a job
-        # of another project reads it: a job of an unreachable one never does)
-        venv = services.remote_python.parent.parent
-        subprocess.run(
-            [
-                "scp",
-                "-q",
-                "-F",
-                str(services.home / ".ssh" / "config"),
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-i",
-                str(services.home / ".ssh" / "id_ed25519"),
-                str(path / "slurm" / "job-env.sh"),
-                f"{LOGIN}:{venv}/covalent-job-env.sh",
-            ],
-            check=True,
-        )
-    return install(path, env=services.server.env), package
+    project = install(path, env=services.server.env)
+    if reachable and backend == "slurm":
+        # README: `python -m PACKAGE setup slurm` writes the job script into the venv
+        # (not while a job of another project reads it: a job of an unreachable one never
+        # does). The venv is there already: setup changes nothing else.
+        run = project.run("-m", package, "setup", "slurm")
+        assert run.returncode == 0, run.stdout + run.stderr
+    return project, package
 
 
 class Dispatch:

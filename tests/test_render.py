@@ -68,13 +68,13 @@ def test_readme_has_a_section_per_chosen_backend(project) -> None:
     assert re.findall(r"^### ([a-z0-9]+)$", readme, flags=re.MULTILINE) == backends
 
 
-def test_slurm_job_script_comes_only_without_conda(rendered) -> None:
-    plain = rendered(["slurm"])
+def test_slurm_jobs_source_the_venv_script_only_without_conda(rendered) -> None:
+    plain = (rendered(["slurm"]) / "src/my_covalent_workflows/executors.py").read_text()
     conda = rendered(["slurm"], slurm_conda_env="science")
-    assert (plain / "slurm" / "job-env.sh").is_file()
-    assert not (conda / "slurm").exists()
     executors = (conda / "src/my_covalent_workflows/executors.py").read_text()
+    assert 'bashrc_path="~/.venvs/my_covalent_workflows/covalent-job-env.sh",' in plain
     assert 'conda_env="science",' in executors and "bashrc_path" not in executors
+    assert "setup slurm` creates (or repairs) the virtualenv" not in (conda / "README.md").read_text()
 
 
 def test_rendered_text_has_no_template_debris(project) -> None:
