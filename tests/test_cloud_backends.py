@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from questionnaire import BACKENDS, REGISTRY
 
 # The back ends that cannot run here: the registry marks them "offline".
@@ -120,3 +123,72 @@ def test_importing_every_backends_executors_has_no_side_effects(
     outside = [p for p in home.rglob("*") if p != own.parent and not p.is_relative_to(own)]
     assert outside == [], "importing the executors wrote outside Covalent's config"
     assert sorted(p.name for p in path.rglob("*") if ".git" not in p.parts) == tree_before
+
+
+# What `check` must name on a machine with nothing set up for the back end, and what a
+# user of it has in place instead (files under HOME, variables, programs on PATH).
+MISSING = {
+    "awsbatch": ['no AWS profile "default" in ~/.aws/credentials', "aws configure --profile"],
+    "gcpbatch": ["no Application Default Credentials", "gcloud auth application-default login"],
+    "azurebatch": ["no AZURE_CLIENT_SECRET in the environment of this shell", "export AZURE_"],
+    "ec2": ['no AWS profile "default"', "no terraform on PATH", "no key file"],
+}
+# `python -m PACKAGE check` with the network refused
+CHECK = OFFLINE + "import runpy\nrunpy.run_module({package!r}, run_name='__main__')\n"
+AWS_CREDENTIALS = "[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = x\n"
+
+
+def provide(backend: str, home: Path, env: dict[str, str], answers: dict) -> None:
+    """Put in place what a user of `backend` has; none of it is a real credential."""
+    if backend in ("awsbatch", "ec2"):
+        (home / ".aws").mkdir()
+        (home / ".aws" / "credentials").write_text(AWS_CREDENTIALS)
+    if backend == "ec2":
+        key = Path(answers["ec2_ssh_key_file"].replace("~", str(home), 1))
+        key.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+        terraform = shutil.which("terraform")  # only looked for: a stand-in where absent
+        if terraform is None:
+            terraform = home / "bin" / "terraform"
+            terraform.parent.mkdir()
+            terraform.write_text("#!/bin/sh\nexit 0\n")
+            terraform.chmod(0o755)
+        env["PATH"] = f"{Path(terraform).parent}:{env['PATH']}"
+    if backend == "gcpbatch":
+        adc = home / ".config" / "gcloud" / "application_default_credentials.json"
+        adc.parent.mkdir(parents=True)
+        adc.write_text('{"type": "authorized_user"}\n')
+    if backend == "azurebatch":
+        env["AZURE_CLIENT_SECRET"] = "not-a-secret"
+
+
+@pytest.mark.parametrize("backend", CLOUD_BACKENDS)
+def test_check_of_a_cloud_backend_names_what_is_missing_offline_and_what_it_cannot_check(
+    rendered, install_project, tmp_path: Path, backend: str
+) -> None:
+    assert set(MISSING) == set(CLOUD_BACKENDS), "say what check names for each cloud back end"
+    package = f"cloud_{backend}"
+    path = rendered([backend], package_name=package)
+    project = install_project(path)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        key: value
+        for key, value in project.env.items()
+        if not key.startswith(("AWS_", "GOOGLE_", "AZURE_", "CLOUDSDK_"))
+    } | {"HOME": str(home), "PATH": "/usr/bin:/bin"}
+    project.env = env
+
+    bare = project.run("-c", CHECK.format(package=package), "check")
+    provide(backend, home, env, yaml.safe_load((path / ".copier-answers.yml").read_text()))
+    ready = project.run("-c", CHECK.format(package=package), "check")
+    print(f"\n{bare.stdout}{ready.stdout}")
+
+    assert bare.returncode == 1, bare.stdout + bare.stderr
+    assert bare.stdout.startswith(f"{backend}: NOT READY: ")
+    for words in MISSING[backend]:
+        assert words in bare.stdout
+    assert ready.returncode == 0, ready.stdout + ready.stderr
+    assert ready.stdout.startswith(f"{backend}: ready: ")
+    assert "Not checked from here: that the " in ready.stdout
+    assert "not-a-secret" not in ready.stdout + ready.stderr + bare.stdout + bare.stderr

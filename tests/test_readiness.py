@@ -12,7 +12,6 @@ real, and `check` must name it within its time bound.
 from __future__ import annotations
 
 import json
-import os
 import pwd
 import shutil
 import subprocess

@@ -74,7 +74,9 @@ def test_slurm_jobs_source_the_venv_script_only_without_conda(rendered) -> None:
     executors = (conda / "src/my_covalent_workflows/executors.py").read_text()
     assert 'bashrc_path="~/.venvs/my_covalent_workflows/covalent-job-env.sh",' in plain
     assert 'conda_env="science",' in executors and "bashrc_path" not in executors
-    assert "setup slurm` creates (or repairs) the virtualenv" not in (conda / "README.md").read_text()
+    assert (
+        "setup slurm` creates (or repairs) the virtualenv" not in (conda / "README.md").read_text()
+    )
 
 
 def test_rendered_text_has_no_template_debris(project) -> None:
