@@ -142,19 +142,22 @@ def make_template_clone(
 _GENERATED: dict[tuple[str, str, tuple[str, ...]], Path] = {}
 
 
-def generate(template: Path, dst: Path, backends: list[str], vcs_ref: str = "v1.0.0") -> Path:
-    """The project Copier makes (its hook commits it) with these back ends, in `dst`.
+def generate(
+    template: Path, dst: Path, backends: list[str], vcs_ref: str = "v1.0.0", **answers: object
+) -> Path:
+    """The project Copier makes (its hook commits it) with these back ends (and answers
+    other than the defaults), in `dst`.
 
-    Each template version and set of back ends is rendered once per session, beside the
+    Each template version and set of answers is rendered once per session, beside the
     template, and copied after: a version tag always names the same files.
     """
-    key = (str(template), vcs_ref, tuple(backends))
+    key = (str(template), vcs_ref, tuple(backends), tuple(sorted(answers.items())))
     if key not in _GENERATED:
         made = template.parent / "generated" / str(len(_GENERATED))
         copier.run_copy(
             str(template),
             made,
-            data=answers_for(backends, package_name=PACKAGE),
+            data=answers_for(backends, package_name=PACKAGE, **answers),
             defaults=True,
             unsafe=True,
             vcs_ref=vcs_ref,

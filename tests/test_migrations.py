@@ -117,6 +117,11 @@ def test_edited_project_from_before_the_back_end_folders_updates_without_conflic
     assert "No conflicts" in run.stdout
     assert conflict_leftovers(project) == []
     check_edits_kept(project, BACKENDS)
-    fresh = generate(template, tmp_path / "fresh", BACKENDS, vcs_ref="v1.2.0")
+    # Answers stay as given: ssh_python_path was python3 by default then, a venv now.
+    old_answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert old_answers["ssh_python_path"] == "python3"
+    fresh = generate(
+        template, tmp_path / "fresh", BACKENDS, vcs_ref="v1.2.0", ssh_python_path="python3"
+    )
     apply_edits(fresh, BACKENDS)
     assert tree_differences(project, fresh) == []
