@@ -2,40 +2,53 @@
 
     python3 dev.py demo    # generate a demo project and run its workflow on Covalent
     python3 dev.py test    # run the template's test suite (extra arguments go to pytest)
+    python3 dev.py lock    # re-lock the tested stack after a pin changed (includes/stack/)
 
-Each command first builds (or reuses) the pinned tool environment in .venv.
+Each command first builds (or reuses) the pinned tool environment in .venv: uv, at the
+version includes/backends.yml pins, then requirements-dev.txt installed with it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
+import venv
 from pathlib import Path
 
-from support import (
-    BUILD,
-    REPO,
-    CovalentServer,
-    bin_dir,
-    ensure_venv,
-    free_port,
-)
+from support import BUILD, REPO, CovalentServer, bin_dir, free_port, synced
 
 TOOLS = REPO / ".venv"
 DEMO = BUILD / "demo"
 PACKAGE = "my_covalent_workflows"  # the default package_name of the default project_name
 
 
+def uv_version() -> str:
+    """The uv release pinned in includes/backends.yml (read as text: no YAML library yet)."""
+    text = (REPO / "includes" / "backends.yml").read_text()
+    return re.search(r'^uv_version:.*?default: "([^"]+)"', text, re.M | re.S).group(1)
+
+
 def tools_python() -> Path:
-    """The tool environment, rebuilt only when requirements-dev.txt changes."""
-    requirements = [
-        line.split("#")[0].strip()
-        for line in (REPO / "requirements-dev.txt").read_text().splitlines()
-        if line.split("#")[0].strip()
-    ]
-    return ensure_venv(TOOLS, requirements)
+    """The tool environment, rebuilt only when requirements-dev.txt or the uv pin changes.
+
+    pip installs uv alone (the one thing it must bootstrap); uv installs the rest.
+    """
+    requirements = REPO / "requirements-dev.txt"
+    stamp = hashlib.sha256(f"{uv_version()}\0{requirements.read_text()}".encode()).hexdigest()
+    marker, python = TOOLS / ".requirements-sha256", bin_dir(TOOLS) / "python"
+    if marker.exists() and marker.read_text() == stamp and python.exists():
+        return python
+    venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, f"uv=={uv_version()}"], check=True)
+    uv = [str(bin_dir(TOOLS) / "uv"), "pip", "install", "--quiet", "--python", str(python)]
+    subprocess.run([*uv, "--requirement", str(requirements)], check=True)
+    marker.write_text(stamp)
+    return python
 
 
 def stop_previous_demo() -> None:
@@ -55,8 +68,8 @@ def demo() -> int:
     copier = str(bin_dir(TOOLS) / "copier")
     options = ["--defaults", "--trust", "--vcs-ref=HEAD", "--quiet"]
     subprocess.run([copier, "copy", *options, str(REPO), str(project)], check=True)
-    print(f"Installing the project into {project / '.venv'} (a minute or two)...")
-    project_python = ensure_venv(project / ".venv", [], editable=project)
+    print(f"Installing the project's locked stack into {project / '.venv'} (uv sync)...")
+    project_python = synced(project, project / ".venv")
 
     port = free_port(48008)
     server = CovalentServer(bin_dir(project / ".venv"), DEMO / "covalent", port)
@@ -97,13 +110,19 @@ def test(pytest_args: list[str]) -> int:
     return subprocess.run([str(python), "-m", "pytest", *pytest_args], cwd=REPO).returncode
 
 
+def lock(args: list[str]) -> int:
+    """Re-lock the tested stack (tests/stack_lock.py says how; --upgrade, --check)."""
+    python = tools_python()
+    script = REPO / "tests" / "stack_lock.py"
+    return subprocess.run([str(python), str(script), *args], cwd=REPO).returncode
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("demo", "test"):
+    commands = {"demo": lambda _: demo(), "test": test, "lock": lock}
+    if not argv or argv[0] not in commands:
         print(__doc__, file=sys.stderr)
         return 2
-    if argv[0] == "demo":
-        return demo()
-    return test(argv[1:])
+    return commands[argv[0]](argv[1:])
 
 
 if __name__ == "__main__":

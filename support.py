@@ -14,8 +14,8 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
-import venv
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -30,23 +30,34 @@ def bin_dir(env: Path) -> Path:
     return env / ("Scripts" if os.name == "nt" else "bin")
 
 
-def ensure_venv(path: Path, requirements: list[str], *, editable: Path | None = None) -> Path:
-    """Create (or reuse) a virtualenv holding exactly these requirements; return its python.
+def uv() -> str:
+    """The pinned uv dev.py installs in the tool environment, else the one on PATH."""
+    for here in (Path(sys.executable).parent / "uv", bin_dir(REPO / ".venv") / "uv"):
+        if here.exists():
+            return str(here)
+    return shutil.which("uv") or "uv"
 
-    The requirements' hash is stored in the venv, so a changed pin rebuilds it and an
-    unchanged one costs nothing on the next run.
-    """
-    stamp = hashlib.sha256("\n".join([*requirements, str(editable)]).encode()).hexdigest()
-    marker = path / ".requirements-sha256"
-    python = bin_dir(path) / "python"
+
+def _stamp(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def synced(project: Path, environment: Path, *options: str) -> Path:
+    """`uv sync --locked` of `project` (with these options) into `environment`; return
+    its python. `--locked` fails when uv.lock does not match pyproject.toml, so what is
+    installed is exactly the lock. Skipped when the lock, the project's metadata and the
+    options are what the last sync had."""
+    stamp = _stamp(
+        (project / "uv.lock").read_text(), (project / "pyproject.toml").read_text(), *options
+    )
+    marker = environment / ".uv-sync-sha256"
+    python = bin_dir(environment) / "python"
     if marker.exists() and marker.read_text() == stamp and python.exists():
         return python
-    venv.EnvBuilder(with_pip=True, clear=True).create(path)
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    if requirements:
-        subprocess.run([*pip, *requirements], check=True)
-    if editable is not None:
-        subprocess.run([*pip, "--editable", f"{editable}[dev]"], check=True)
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(environment.resolve())}
+    subprocess.run(
+        [uv(), "sync", "--locked", "--quiet", *options], cwd=project, env=env, check=True
+    )
     marker.write_text(stamp)
     return python
 

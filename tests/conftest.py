@@ -21,9 +21,9 @@ import pytest
 from projects import (
     REMOTE_REQUIREMENTS,
     Installer,
+    build_stack,
     git,
     make_template_clone,
-    stack_requirements,
 )
 from questionnaire import REGISTRY, answers_for
 from services import (
@@ -43,12 +43,10 @@ from services import (
 )
 
 from support import (
-    BUILD,
     CovalentServer,
     bin_dir,
     copy_working_tree,
     covalent_env,
-    ensure_venv,
     free_port,
 )
 
@@ -69,7 +67,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start building what the selected tests will need."""
     if any("stack_python" in item.fixturenames for item in session.items):
-        _STACK.append(_BUILDS.submit(ensure_venv, BUILD / "stack", stack_requirements()))
+        _STACK.append(_BUILDS.submit(build_stack))
     if any("services" in item.fixturenames for item in session.items) and not can_run_services():
         _BUILDS.submit(remote_python_env, TEST_USER, REMOTE_REQUIREMENTS)
 
@@ -135,12 +133,12 @@ def rendered(template_files: Path, copie_session):
 
 @pytest.fixture(scope="session")
 def stack_python() -> Path:
-    """One virtualenv with the pinned Covalent stack and every plugin, reused by all tests.
+    """One virtualenv with the locked Covalent stack and every plugin, reused by all tests.
 
-    Built once under build/ (about 100 s, from the start of the session) and kept while
-    the pins stay the same.
+    Synced once under build/ with uv (from the start of the session) and kept while the
+    lock stays the same.
     """
-    return _STACK[0].result() if _STACK else ensure_venv(BUILD / "stack", stack_requirements())
+    return _STACK[0].result() if _STACK else build_stack()
 
 
 @pytest.fixture

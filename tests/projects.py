@@ -17,7 +17,7 @@ from pathlib import Path
 import copier
 from questionnaire import BACKENDS, CONFIG, REGISTRY, REPO, answers_for
 
-from support import copy_working_tree, covalent_env
+from support import BUILD, copy_working_tree, covalent_env, synced, uv
 
 PACKAGE = "proj_update"
 SRC = Path("src") / PACKAGE
@@ -49,12 +49,17 @@ REMOTE_REQUIREMENTS = [
 ]
 
 
-def stack_requirements() -> list[str]:
-    """Everything any generated project can depend on, from the pins in the template."""
-    pins = [item["requirement"] for item in CONFIG["covalent_requirements"]["default"]]
-    pins += [entry["requirement"] for entry in REGISTRY.values() if entry.get("requirement")]
-    pins += [item["requirement"] for item in CONFIG["dev_requirements"]["default"]]
-    return [*pins, "hatchling"]  # the generated build backend, for --no-build-isolation
+def build_stack() -> Path:
+    """The tests' shared stack: includes/stack/uv.lock synced into build/stack (every pin,
+    plugin and dev tool the template offers, at exactly the locked versions), with the
+    Python running the tests; its python."""
+    options = ("--no-install-project", "--python", sys.executable)
+    return synced(REPO / "includes" / "stack", BUILD / "stack", *options)
+
+
+def uv_pip(python: Path, *args: str) -> None:
+    """`uv pip` on the environment of `python`, quietly; it must work."""
+    subprocess.run([uv(), "pip", *args, "--quiet", "--python", str(python)], check=True)
 
 
 def executor_instances(source: str) -> list[tuple[str, str]]:
@@ -86,21 +91,18 @@ class Installer:
 
     def __init__(self, python: Path, covalent_root: Path) -> None:
         self.python, self.covalent_root = python, covalent_root
-        self.pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
         self.installed: list[str] = []
 
     def install(self, path: Path, env: dict[str, str] | None = None) -> InstalledProject:
         """Install; run it with `env` (a server's) or an isolated Covalent environment."""
-        subprocess.run(
-            [*self.pip, "install", "--no-deps", "--no-build-isolation", str(path)], check=True
-        )
+        uv_pip(self.python, "install", "--no-deps", str(path))
         pyproject = tomllib.loads((path / "pyproject.toml").read_text())
         self.installed.append(pyproject["project"]["name"])
         return InstalledProject(self.python, path, env or covalent_env(self.covalent_root))
 
     def uninstall_all(self) -> None:
-        for name in self.installed:
-            subprocess.run([*self.pip, "uninstall", "--yes", name], check=False)
+        if self.installed:
+            uv_pip(self.python, "uninstall", *self.installed)
         self.installed.clear()
 
 

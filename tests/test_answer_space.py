@@ -29,7 +29,7 @@ import pytest
 import yaml
 from answer_strategies import answers, parse_sbatch_options
 from hypothesis import given, reject, settings
-from projects import git, ruff_problems, template_debris
+from projects import git, ruff_problems, template_debris, uv_pip
 from questionnaire import BACKENDS, REGISTRY, is_asked, required_answers
 
 from support import covalent_env
@@ -106,13 +106,10 @@ def test_every_accepted_answer_renders_a_clean_project_whose_executors_build(
 def test_sampled_accepted_answers_make_projects_that_pass_their_own_tests(
     data: dict[str, Any], template_files: Path, stack_python: Path
 ) -> None:
-    pip = [str(stack_python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
     with tempfile.TemporaryDirectory() as folder:
         project = render(template_files, Path(folder) / "project", data)
         name = tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"]
-        subprocess.run(
-            [*pip, "install", "--no-deps", "--no-build-isolation", str(project)], check=True
-        )
+        uv_pip(stack_python, "install", "--no-deps", str(project))
         try:
             run = subprocess.run(
                 [str(stack_python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore"],
@@ -122,7 +119,7 @@ def test_sampled_accepted_answers_make_projects_that_pass_their_own_tests(
                 env=covalent_env(Path(folder) / "covalent"),
             )
         finally:
-            subprocess.run([*pip, "uninstall", "--yes", name], check=True)
+            uv_pip(stack_python, "uninstall", name)
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from projects import CONFIG, InstalledProject, Installer, private_copy
+from projects import CONFIG, InstalledProject, Installer, private_copy, uv_pip
 from questionnaire import REGISTRY
 from services import (
     DOWN,
@@ -300,8 +300,7 @@ def test_check_names_dask_workers_with_another_cloudpickle(
     site = next(venv.glob("lib/python3.*/site-packages"))
     stack_site = next(stack_python.parent.parent.glob("lib/python3.*/site-packages"))
     (site / "stack.pth").write_text(f"{stack_site}\n")
-    pip = [stack_python, "-m", "pip", "install", "-q", "--no-deps", "--target", site]
-    subprocess.run([*pip, f"cloudpickle=={ONE_OFF}"], check=True)
+    uv_pip(stack_python, "install", "--no-deps", "--target", str(site), f"cloudpickle=={ONE_OFF}")
     env = covalent_env(tmp_path / "worker-covalent")
     good, good_package = make_project(
         ["dask"], package_name="dask_good", dask_scheduler_address=services.dask_address
