@@ -1,0 +1,145 @@
+"""The tested stack, locked: every generated project installs exactly what CI tested,
+with uv or pip, and keeps doing so after its dependencies release again."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from projects import private_copy, uv_pip
+from questionnaire import BACKENDS, DEFAULT_BACKENDS, load_copier_config
+from releases import FUTURE, exported, fake_future_releases, installed, normalize, pins
+from stack_lock import (
+    STACK_DIR,
+    block_dependencies,
+    block_name,
+    blocks,
+    closure,
+    owned,
+    owned_yaml,
+    stack_pyproject,
+)
+
+from support import uv
+
+COMBINATIONS = [[backend] for backend in BACKENDS] + [BACKENDS]
+STACK_LOCK = (STACK_DIR / "uv.lock").read_text()
+
+
+def uv_run(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [uv(), *args], cwd=project, capture_output=True, text=True, env={**os.environ, **env}
+    )
+
+
+def test_stack_lock_is_made_from_the_pins() -> None:
+    """includes/stack/ is what `python3 dev.py lock` makes from includes/backends.yml."""
+    config = load_copier_config()
+    fix = "run python3 dev.py lock"
+    assert (STACK_DIR / "pyproject.toml").read_text() == stack_pyproject(config), fix
+    assert (STACK_DIR / "owned.yml").read_text() == owned_yaml(owned(config, STACK_LOCK)), fix
+    check = uv_run(STACK_DIR, "lock", "--check", "--offline")
+    assert check.returncode == 0, check.stderr
+    assert pins((STACK_DIR / "constraints.txt").read_text()) == pins(exported(STACK_DIR))
+
+
+@pytest.mark.parametrize(
+    "backends", COMBINATIONS, ids=lambda b: "+".join(b) if len(b) < 3 else "all"
+)
+def test_project_lock_is_the_stack_lock_cut_to_its_back_ends(
+    rendered, backends: list[str], tmp_path: Path
+) -> None:
+    project = private_copy(rendered(backends), tmp_path)
+    lock = (project / "uv.lock").read_text()
+
+    check = uv_run(project, "lock", "--check", "--offline")
+    assert check.returncode == 0, f"uv does not take the rendered lock as its own:\n{check.stderr}"
+
+    # Nothing but what the project needs (uv itself accepts packages nothing needs) ...
+    graph = {block_name(b): block_dependencies(b) for b in blocks(lock)}
+    root = next(b for b in blocks(lock) if 'source = { editable = "." }' in b)
+    assert set(graph) == closure(graph, {block_name(root)})
+    # ... and every package exactly as the stack has it, the one CI tests.
+    stack_blocks = set(blocks(STACK_LOCK))
+    assert [block_name(b) for b in blocks(lock) if b != root and b not in stack_blocks] == []
+
+    # pip's constraints.txt holds the same versions.
+    assert pins((project / "constraints.txt").read_text()) == pins(exported(project))
+
+
+def locked_versions(project: Path) -> set[str]:
+    """What the project's lock installs with the Python running the tests."""
+    return pins(exported(project), python_only=True)
+
+
+def test_uv_sync_installs_the_lock_when_newer_releases_break(rendered, tmp_path: Path) -> None:
+    """A release of any dependency after the project was made cannot reach it: uv sync
+    installs the lock, and `uv lock` after an edit keeps it, although fake releases that
+    fail on import are newer than everything in it. Without the lock, uv takes them."""
+    project = private_copy(rendered(DEFAULT_BACKENDS), tmp_path)
+    expected = locked_versions(project)
+    names = {pin.split("==")[0] for pin in expected} - {"covalent", "cloudpickle"}
+    future = {"UV_FIND_LINKS": str(fake_future_releases(tmp_path / "future", names))}
+
+    unlocked = private_copy(project, tmp_path / "unlocked")
+    (unlocked / "uv.lock").unlink()
+    relock = uv_run(unlocked, "lock", **future)
+    assert relock.returncode == 0, relock.stderr
+    assert f'version = "{FUTURE}"' in (unlocked / "uv.lock").read_text(), "the fakes are not taken"
+
+    sync = uv_run(project, "sync", "--locked", "--python", sys.executable, **future)
+    assert sync.returncode == 0, sync.stderr
+    python = project / ".venv" / "bin" / "python"
+    assert installed(python) == expected
+    package = next((project / "src").iterdir()).name
+    imported = subprocess.run(
+        [python, "-c", f"import {package}.executors, {package}.workflows"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COVALENT_CONFIG_DIR": str(tmp_path / "covalent")},
+    )
+    assert imported.returncode == 0, imported.stderr
+
+    pyproject = project / "pyproject.toml"
+    own = '# Your own dependencies:\n    "tomli-w",\n'  # a package the stack does not have
+    pyproject.write_text(pyproject.read_text().replace("# Your own dependencies:\n", own))
+    edited = uv_run(project, "lock", **future)
+    assert edited.returncode == 0, edited.stderr
+    assert {pin for pin in locked_versions(project) if not pin.startswith("tomli-w==")} == expected
+
+
+def test_pip_with_constraints_resolves_the_locked_versions(rendered, tmp_path: Path) -> None:
+    """The README's pip path (pip 25.1+, constraints.txt) picks the lock's versions over
+    newer releases that fail on import (resolved with --dry-run: the same resolution as
+    an install, without a minute of pip installing it)."""
+    project = private_copy(rendered(DEFAULT_BACKENDS), tmp_path)
+    expected = locked_versions(project)
+    names = {pin.split("==")[0] for pin in expected} - {"covalent", "cloudpickle"}
+    future = fake_future_releases(tmp_path / "future", names)
+    venv = tmp_path / "venv"
+    subprocess.run([uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    uv_pip(venv / "bin" / "python", "install", "pip>=25.1")
+    report = tmp_path / "report.json"
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--dry-run"]
+    pip += ["--report", str(report), "--find-links", str(future)]
+
+    def resolve(*constraints: str) -> set[str]:
+        run = subprocess.run(
+            [*pip, *constraints, "-e", ".", "--group", "dev"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, run.stderr
+        return {
+            f"{normalize(item['metadata']['name'])}=={item['metadata']['version']}"
+            for item in json.loads(report.read_text())["install"]
+            if not item.get("is_direct")  # the project itself
+        }
+
+    assert any(pin.endswith(f"=={FUTURE}") for pin in resolve()), "the fakes are not taken"
+    assert resolve("-c", "constraints.txt") == expected
