@@ -30,14 +30,19 @@ MAPPING_RELEASE = "2445f71f7cc6f3816a2b8e1591ace3a19fb709aa"
 # The last commit before each back end became one folder (its questions beside its
 # snippets) and the examples one sweep bound to each executor.
 FOLDER_RELEASE = "505cd741530e3e582a58edad0cf25b8e0175c9e9"
+# The last commit before the lock (uv.lock, constraints.txt, uv_build): nine back ends.
+UNLOCKED_RELEASE = "f4a118e8302f07a173ba214d05f0ac6bd87c1c2d"
+# The back ends those releases offered (oci, ecs and awslambda came with the lock).
+OLD_BACKENDS = [b for b in BACKENDS if b not in ("oci", "ecs", "awslambda")]
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A clone of the template: v1.0.0 and v1.1.0 are those releases, v1.2.0 the working tree."""
+    """A clone of the template: v1.0.0, v1.1.0 and v1.2.0 are those releases, v1.3.0 the
+    working tree."""
     parent = tmp_path_factory.mktemp("template")
-    releases = {"v1.0.0": MAPPING_RELEASE, "v1.1.0": FOLDER_RELEASE}
-    return make_template_clone(parent, tag="v1.2.0", releases=releases)
+    releases = {"v1.0.0": MAPPING_RELEASE, "v1.1.0": FOLDER_RELEASE, "v1.2.0": UNLOCKED_RELEASE}
+    return make_template_clone(parent, tag="v1.3.0", releases=releases)
 
 
 def update_old_project(template: Path, project: Path, options: dict) -> str:
@@ -72,7 +77,7 @@ def test_update_turns_the_old_options_mapping_into_the_same_sbatch_options(
 
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["slurm_options"] == "--partition=debug --time=00:30:00"
-    assert "_commit: v1.2.0" in (project / ".copier-answers.yml").read_text()
+    assert "_commit: v1.3.0" in (project / ".copier-answers.yml").read_text()
     assert options_in(project) == (
         'options={\n        "partition": "debug",\n        "time": "00:30:00",\n    '
     )
@@ -107,8 +112,8 @@ def test_update_makes_an_option_without_value_a_flag(template: Path, tmp_path: P
 def test_edited_project_from_before_the_back_end_folders_updates_without_conflicts(
     template: Path, tmp_path: Path
 ) -> None:
-    project = generate(template, tmp_path / "project", BACKENDS, vcs_ref="v1.1.0")
-    apply_edits(project, BACKENDS)
+    project = generate(template, tmp_path / "project", OLD_BACKENDS, vcs_ref="v1.1.0")
+    apply_edits(project, OLD_BACKENDS)
     commit_all(project, "My edits")
 
     run = copier_cli("update", "--trust", "--defaults", str(project))
@@ -116,12 +121,34 @@ def test_edited_project_from_before_the_back_end_folders_updates_without_conflic
     assert run.returncode == 0, run.stdout + run.stderr
     assert "No conflicts" in run.stdout
     assert conflict_leftovers(project) == []
-    check_edits_kept(project, BACKENDS)
+    check_edits_kept(project, OLD_BACKENDS)
     # Answers stay as given: ssh_python_path was python3 by default then, a venv now.
     old_answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert old_answers["ssh_python_path"] == "python3"
     fresh = generate(
-        template, tmp_path / "fresh", BACKENDS, vcs_ref="v1.2.0", ssh_python_path="python3"
+        template, tmp_path / "fresh", OLD_BACKENDS, vcs_ref="v1.3.0", ssh_python_path="python3"
     )
-    apply_edits(fresh, BACKENDS)
+    apply_edits(fresh, OLD_BACKENDS)
+    assert tree_differences(project, fresh) == []
+
+
+def test_edited_project_from_before_the_lock_updates_to_it_without_conflicts(
+    template: Path, tmp_path: Path
+) -> None:
+    """A project of the release before uv.lock, with every back end it offered and the
+    usual edits, takes the lock, constraints.txt and uv_build in one update."""
+    offered = OLD_BACKENDS
+    project = generate(template, tmp_path / "project", offered, vcs_ref="v1.2.0")
+    apply_edits(project, offered)
+    commit_all(project, "My edits")
+
+    run = copier_cli("update", "--trust", "--defaults", str(project))
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "No conflicts" in run.stdout
+    assert conflict_leftovers(project) == []
+    check_edits_kept(project, offered)
+    assert (project / "uv.lock").exists() and (project / "constraints.txt").exists()
+    fresh = generate(template, tmp_path / "fresh", offered, vcs_ref="v1.3.0")
+    apply_edits(fresh, offered)
     assert tree_differences(project, fresh) == []
