@@ -19,6 +19,7 @@ from typing import Any
 import answer_strategies  # noqa: F401  (loads the Hypothesis profile before any test)
 import pytest
 from projects import (
+    REMOTE_CONSTRAINTS,
     REMOTE_REQUIREMENTS,
     Installer,
     build_stack,
@@ -69,7 +70,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if any("stack_python" in item.fixturenames for item in session.items):
         _STACK.append(_BUILDS.submit(build_stack))
     if any("services" in item.fixturenames for item in session.items) and not can_run_services():
-        _BUILDS.submit(remote_python_env, TEST_USER, REMOTE_REQUIREMENTS)
+        _BUILDS.submit(remote_python_env, TEST_USER, REMOTE_REQUIREMENTS, REMOTE_CONSTRAINTS)
 
 
 @pytest.fixture(autouse=True)
@@ -215,7 +216,7 @@ def services(
         pytest.skip(reason)
     root = tmp_path_factory.mktemp("services")
     started = time.monotonic()
-    remote_python = remote_python_env(TEST_USER, REMOTE_REQUIREMENTS)
+    remote_python = remote_python_env(TEST_USER, REMOTE_REQUIREMENTS, REMOTE_CONSTRAINTS)
     venv_seconds = time.monotonic() - started
     fresh_user(FRESH_USER)
     with (

@@ -49,6 +49,10 @@ REMOTE_REQUIREMENTS = [
 ]
 
 
+# ... at the stack's locked versions, as `setup` installs them.
+REMOTE_CONSTRAINTS = (REPO / "includes" / "stack" / "constraints.txt").read_text()
+
+
 def build_stack() -> Path:
     """The tests' shared stack: includes/stack/uv.lock synced into build/stack (every pin,
     plugin and dev tool the template offers, at exactly the locked versions), with the
@@ -69,7 +73,8 @@ def executor_instances(source: str) -> list[tuple[str, str]]:
 
 
 class InstalledProject:
-    """A generated project installed (as a wheel, not editable) in the shared stack."""
+    """A generated project installed in the shared stack, editable as `uv sync` does it
+    (so that `setup` finds the project's constraints.txt beside its source)."""
 
     def __init__(self, python: Path, path: Path, env: dict[str, str]) -> None:
         self.python, self.path, self.env = python, path, env
@@ -95,7 +100,7 @@ class Installer:
 
     def install(self, path: Path, env: dict[str, str] | None = None) -> InstalledProject:
         """Install; run it with `env` (a server's) or an isolated Covalent environment."""
-        uv_pip(self.python, "install", "--no-deps", str(path))
+        uv_pip(self.python, "install", "--no-deps", "--editable", str(path))
         pyproject = tomllib.loads((path / "pyproject.toml").read_text())
         self.installed.append(pyproject["project"]["name"])
         return InstalledProject(self.python, path, env or covalent_env(self.covalent_root))

@@ -270,8 +270,11 @@ LogLevel VERBOSE
                 _authorize(account, client_pub, add=False)
 
 
-def remote_python_env(user: str, packages: list[str], timeout: float = 1200) -> Path:
-    """A venv of Debian's python3 owned by ``user`` with ``packages``; returns its python.
+def remote_python_env(
+    user: str, packages: list[str], constraints: str = "", timeout: float = 1200
+) -> Path:
+    """A venv of Debian's python3 owned by ``user`` with ``packages``, within
+    ``constraints`` (a constraints file's text); returns its python.
 
     The remote side of the SSH/Slurm plugins needs the client's covalent and cloudpickle
     versions and cannot read root's pyenv. Built once per package list, under
@@ -280,7 +283,8 @@ def remote_python_env(user: str, packages: list[str], timeout: float = 1200) -> 
     """
     pw = ensure_user(user)
     version = subprocess.run([SYSTEM_PYTHON, "-VV"], capture_output=True, text=True).stdout
-    digest = hashlib.sha256("\n".join([version, *sorted(packages)]).encode()).hexdigest()[:16]
+    key = "\n".join([version, *sorted(packages), constraints])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     venv = Path(pw.pw_dir) / ".cache" / "covtest-venvs" / digest
     python, done = venv / "bin" / "python", venv / ".complete"
     if done.exists():
@@ -294,7 +298,8 @@ def remote_python_env(user: str, packages: list[str], timeout: float = 1200) -> 
         kw = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": [], "env": env}
         kw |= {"cwd": pw.pw_dir, "check": True, "timeout": timeout}
         subprocess.run([SYSTEM_PYTHON, "-m", "venv", venv], **kw)
-        subprocess.run([python, "-m", "pip", "install", "-q", *packages], **kw)
+        pip = [python, "-m", "pip", "install", "-q", "-c", "/dev/stdin", *packages]
+        subprocess.run(pip, input=constraints.encode(), **kw)
         subprocess.run(["touch", done], **kw)
     return python
 

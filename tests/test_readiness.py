@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from projects import CONFIG, InstalledProject, Installer, private_copy, uv_pip
 from questionnaire import REGISTRY
+from releases import installed, pins
 from services import (
     DOWN,
     FRESH_USER,
@@ -166,6 +167,12 @@ def test_setup_prepares_the_new_account_and_check_then_passes(
     assert check.run.returncode == 0, check.out
     for name, version in PINS.items():
         assert f"{name} {version}" in check.run.stdout
+    # Everything covalent needs there is at the project's locked version, not the newest.
+    venv = Path(pwd.getpwnam(FRESH_USER).pw_dir) / ".venvs" / f"fresh_{backend}"
+    remote = installed(venv / "bin" / "python")
+    locked = pins((accounts[backend].project.path / "constraints.txt").read_text())
+    assert len(remote) > 50
+    assert {pin for pin in remote if pin.split("==")[0] not in ("pip", "setuptools")} <= locked
 
 
 @pytest.mark.parametrize("backend", SETUP_BACKENDS)
