@@ -3,6 +3,7 @@
     python3 dev.py demo    # generate a demo project and run its workflow on Covalent
     python3 dev.py test    # run the template's test suite (extra arguments go to pytest)
     python3 dev.py lock    # re-lock the tested stack after a pin changed (includes/stack/)
+    python3 dev.py refresh # re-lock to the newest versions the pins allow, run the suite
 
 Each command first builds (or reuses) the pinned tool environment in .venv: uv, at the
 version includes/backends.yml pins, then requirements-dev.txt installed with it.
@@ -110,15 +111,19 @@ def test(pytest_args: list[str]) -> int:
     return subprocess.run([str(python), "-m", "pytest", *pytest_args], cwd=REPO).returncode
 
 
-def lock(args: list[str]) -> int:
+def lock(args: list[str], script: str = "stack_lock.py") -> int:
     """Re-lock the tested stack (tests/stack_lock.py says how; --upgrade, --check)."""
     python = tools_python()
-    script = REPO / "tests" / "stack_lock.py"
-    return subprocess.run([str(python), str(script), *args], cwd=REPO).returncode
+    return subprocess.run([str(python), str(REPO / "tests" / script), *args], cwd=REPO).returncode
+
+
+def refresh(args: list[str]) -> int:
+    """Re-lock to the newest versions and run the suite on them (tests/refresh_stack.py)."""
+    return lock(args, "refresh_stack.py")
 
 
 def main(argv: list[str]) -> int:
-    commands = {"demo": lambda _: demo(), "test": test, "lock": lock}
+    commands = {"demo": lambda _: demo(), "test": test, "lock": lock, "refresh": refresh}
     if not argv or argv[0] not in commands:
         print(__doc__, file=sys.stderr)
         return 2
