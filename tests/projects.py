@@ -73,8 +73,7 @@ def executor_instances(source: str) -> list[tuple[str, str]]:
 
 
 class InstalledProject:
-    """A generated project installed in the shared stack, editable as `uv sync` does it
-    (so that `setup` finds the project's constraints.txt beside its source)."""
+    """A generated project installed in the shared stack."""
 
     def __init__(self, python: Path, path: Path, env: dict[str, str]) -> None:
         self.python, self.path, self.env = python, path, env
@@ -98,9 +97,17 @@ class Installer:
         self.python, self.covalent_root = python, covalent_root
         self.installed: list[str] = []
 
-    def install(self, path: Path, env: dict[str, str] | None = None) -> InstalledProject:
-        """Install; run it with `env` (a server's) or an isolated Covalent environment."""
-        uv_pip(self.python, "install", "--no-deps", "--editable", str(path))
+    def install(
+        self, path: Path, env: dict[str, str] | None = None, *, editable: bool = False
+    ) -> InstalledProject:
+        """Install; run it with `env` (a server's) or an isolated Covalent environment.
+
+        Editable as `uv sync` installs it, `setup` finds the project's constraints.txt
+        beside the source; but Dask workers started before it cannot import it (a .pth
+        file is read at start-up only), so the default is a plain install."""
+        uv_pip(
+            self.python, "install", "--no-deps", *(["--editable"] if editable else []), str(path)
+        )
         pyproject = tomllib.loads((path / "pyproject.toml").read_text())
         self.installed.append(pyproject["project"]["name"])
         return InstalledProject(self.python, path, env or covalent_env(self.covalent_root))
@@ -383,13 +390,20 @@ def hook_error(run: subprocess.CompletedProcess[str]) -> str:
 
 
 def rename_package(project: Path, new: str, *, in_answers: bool) -> None:
-    """Rename the package as a person does, in one commit: its folder, and the old name
-    everywhere it appears (`git grep`), the answers file only when `in_answers`."""
+    """Rename the package as the README says, in one commit: its folder, the old name
+    everywhere it appears in both spellings (`git grep`) but uv.lock, the answers file
+    only when `in_answers`, then `uv lock` (which renames it in uv.lock, in uv's order)."""
     git(project, "mv", str(SRC), f"src/{new}")
-    for name in git(project, "grep", "-l", PACKAGE).splitlines():
+    spellings = {PACKAGE: new, PACKAGE.replace("_", "-"): new.replace("_", "-")}
+    found = git(project, "grep", "-l", *(f"-e{old}" for old in spellings), "--", ":!uv.lock")
+    for name in found.splitlines():
         if in_answers or name != ".copier-answers.yml":
             path = project / name
-            path.write_text(path.read_text().replace(PACKAGE, new))
+            text = path.read_text()
+            for old, renamed in spellings.items():
+                text = text.replace(old, renamed)
+            path.write_text(text)
+    subprocess.run([uv(), "lock", "--quiet"], cwd=project, check=True)
     commit_all(project, f"Rename the package to {new}")
 
 

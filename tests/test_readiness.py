@@ -119,7 +119,7 @@ def make_project(rendered, installer: Installer, services: Services, tmp_path_fa
     def make(backends: list[str], **answers: str) -> tuple[InstalledProject, str]:
         path = private_copy(rendered(backends, **answers), tmp_path_factory.mktemp("project"))
         package = answers["package_name"]
-        return installer.install(path, env=services.server.env), package
+        return installer.install(path, env=services.server.env, editable=True), package
 
     return make
 
