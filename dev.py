@@ -46,7 +46,8 @@ def tools_python() -> Path:
     venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, f"uv=={uv_version()}"], check=True)
-    uv = [str(bin_dir(TOOLS) / "uv"), "pip", "install", "--quiet", "--python", str(python)]
+    uv = [str(bin_dir(TOOLS) / "uv"), "pip", "install", "--quiet", "--compile-bytecode"]
+    uv += ["--python", str(python)]  # compiled as pip does: see support.synced
     subprocess.run([*uv, "--requirement", str(requirements)], check=True)
     marker.write_text(stamp)
     return python
