@@ -50,6 +50,7 @@ def load_copier_config() -> dict[str, Any]:
     """copier.yml with its includes merged as Copier merges them: a later document wins,
     and questions keep the order in which they first appear."""
     merged: dict[str, Any] = {}
+    INCLUDES.clear()  # a second load lists them once, not twice
     documents = yaml.load_all((REPO / "copier.yml").read_text(), _CopierLoader)
     for document in _documents(list(documents)):
         merged.update(document)

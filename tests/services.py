@@ -298,8 +298,10 @@ def remote_python_env(
         kw = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": [], "env": env}
         kw |= {"cwd": pw.pw_dir, "check": True, "timeout": timeout}
         subprocess.run([SYSTEM_PYTHON, "-m", "venv", venv], **kw)
-        pip = [python, "-m", "pip", "install", "-q", "-c", "/dev/stdin", *packages]
-        subprocess.run(pip, input=constraints.encode(), **kw)
+        pinned = venv / "constraints.txt"  # the user's own file: a pipe of root's is not
+        pinned.write_text(constraints)
+        os.chown(pinned, pw.pw_uid, pw.pw_gid)
+        subprocess.run([python, "-m", "pip", "install", "-q", "-c", pinned, *packages], **kw)
         subprocess.run(["touch", done], **kw)
     return python
 

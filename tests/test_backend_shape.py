@@ -33,6 +33,7 @@ OPTIONAL_FIELDS = {
     "exports_aws_env",
     "plugin_module",
     "plugin_why",
+    "uv_overrides",
 }
 # Copier draws " » ● " before each choice; the line must fit an 80-column terminal.
 CHOICE_COLUMNS = 80 - len(" » ● ")
@@ -67,6 +68,11 @@ def test_every_registry_entry_has_the_fields_a_back_end_needs() -> None:
             problems.append(f"{name}: a plugin requirement needs its why, and only then")
         if bool(entry.get("plugin_module")) != bool(entry.get("plugin_why")):
             problems.append(f"{name}: plugin_module and plugin_why go together")
+        overrides = entry.get("uv_overrides", [])
+        if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+            problems.append(f"{name}: uv_overrides must be a list of requirements")
+        elif overrides and not entry.get("requirement"):
+            problems.append(f"{name}: uv_overrides are for a plugin requirement's sake only")
     report([f"{REGISTRY_FILE}: {problem}" for problem in problems])
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from projects import private_copy, uv_pip
-from questionnaire import BACKENDS, DEFAULT_BACKENDS, load_copier_config
+from questionnaire import BACKENDS, CONFIG, DEFAULT_BACKENDS, REGISTRY
 from releases import FUTURE, exported, fake_future_releases, installed, normalize, pins
 from stack_lock import (
     STACK_DIR,
@@ -27,6 +27,8 @@ from stack_lock import (
 from support import uv
 
 COMBINATIONS = [[backend] for backend in BACKENDS] + [BACKENDS]
+# Back ends whose plugin only uv can install (it overrides the plugin's old pins).
+UV_ONLY = [name for name, entry in REGISTRY.items() if entry.get("uv_overrides")]
 STACK_LOCK = (STACK_DIR / "uv.lock").read_text()
 
 
@@ -38,7 +40,7 @@ def uv_run(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess
 
 def test_stack_lock_is_made_from_the_pins() -> None:
     """includes/stack/ is what `python3 dev.py lock` makes from includes/backends.yml."""
-    config = load_copier_config()
+    config = CONFIG
     fix = "run python3 dev.py lock"
     assert (STACK_DIR / "pyproject.toml").read_text() == stack_pyproject(config), fix
     assert (STACK_DIR / "owned.yml").read_text() == owned_yaml(owned(config, STACK_LOCK)), fix
@@ -143,3 +145,48 @@ def test_pip_with_constraints_resolves_the_locked_versions(rendered, tmp_path: P
 
     assert any(pin.endswith(f"=={FUTURE}") for pin in resolve()), "the fakes are not taken"
     assert resolve("-c", "constraints.txt") == expected
+
+
+def test_every_back_end_together_installs_with_uv_and_passes_its_own_checks(
+    rendered, tmp_path: Path
+) -> None:
+    """The README's uv path for a project of all the back ends: `uv sync --locked`, then
+    its own tests and lint with `uv run`, as its CI runs them."""
+    project = private_copy(rendered(BACKENDS), tmp_path)
+    env = {"COVALENT_CONFIG_DIR": str(tmp_path / "covalent"), "HOME": str(tmp_path / "home")}
+    sync = uv_run(
+        project, "sync", "--locked", "--compile-bytecode", "--python", sys.executable, **env
+    )
+    assert sync.returncode == 0, sync.stderr
+    for command in (["pytest", "-q", "-p", "no:cacheprovider"], ["ruff", "check", "."]):
+        run = uv_run(project, "run", "--locked", *command, **env)
+        assert run.returncode == 0, f"{' '.join(command)}:\n{run.stdout}{run.stderr}"
+    fmt = uv_run(project, "run", "--locked", "ruff", "format", "--check", ".", **env)
+    assert fmt.returncode == 0, fmt.stdout
+
+
+@pytest.mark.parametrize("backend", UV_ONLY)
+def test_pip_install_of_a_project_uv_must_install_stops_with_one_clear_message(
+    rendered, backend: str, tmp_path: Path
+) -> None:
+    """pip cannot override a plugin's old pin: it stops before resolving anything,
+    saying what to do, and uv installs the same project."""
+    project = private_copy(rendered([backend]), tmp_path)
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [uv(), "venv", "--quiet", "--seed", "--python", sys.executable, str(venv)], check=True
+    )
+    for target in (["-e", "."], ["."]):
+        run = subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", *target],
+            cwd=project,
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode != 0
+        assert "This project installs with uv, not pip" in run.stdout + run.stderr
+        assert f"of the {backend} plugin" in run.stdout + run.stderr
+        assert "ResolutionImpossible" not in run.stdout + run.stderr
+        assert "Collecting" not in run.stdout  # stopped before resolving the stack
+    sync = uv_run(project, "sync", "--locked", "--python", sys.executable)
+    assert sync.returncode == 0, sync.stderr

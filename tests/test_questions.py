@@ -12,6 +12,7 @@ from pathlib import Path
 import copier
 import pytest
 from bad_answers import BAD_ANSWERS
+from packaging.specifiers import SpecifierSet
 from questionnaire import CONFIG, QUESTIONS, REPO, RULES, answers_for, backend_of, rule_of
 
 TEMPLATE = REPO / "template"
@@ -80,6 +81,14 @@ def test_every_rule_says_what_to_type_in_80_columns_and_its_example_passes() -> 
         assert rule["expect"].split()[0] in FIRST_WORDS, name
         assert len(rule["expect"]) <= 80, name
         assert re.fullmatch(rule["pattern"], rule["example"]), name
+
+
+def test_task_image_pythons_are_the_pythons_the_stack_supports() -> None:
+    """A task image (python_minor answers) runs a Python covalent supports, and each one."""
+    supported = SpecifierSet(CONFIG["requires_python"]["default"])
+    minors = [f"3.{minor}" for minor in range(6, 20)]
+    accepted = [v for v in minors if re.fullmatch(RULES["python_minor"]["pattern"], v)]
+    assert accepted == [v for v in minors if f"{v}.0" in supported]
 
 
 def test_what_to_type_shows_whole_at_the_prompt_of_every_question_with_a_rule() -> None:
