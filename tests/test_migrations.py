@@ -109,10 +109,20 @@ def test_update_makes_an_option_without_value_a_flag(template: Path, tmp_path: P
     assert "--exclusive had no value; it is now a flag" in output
 
 
-def test_edited_project_from_before_the_back_end_folders_updates_without_conflicts(
-    template: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("release", "kept"),
+    [
+        # Before each back end became one folder; ssh_python_path was python3 by default
+        # then, a venv now, and the stored answer stays.
+        ("v1.1.0", {"ssh_python_path": "python3"}),
+        # Before uv.lock, constraints.txt and uv_build.
+        ("v1.2.0", {}),
+    ],
+)
+def test_edited_project_from_an_older_release_updates_without_conflicts(
+    template: Path, tmp_path: Path, release: str, kept: dict[str, str]
 ) -> None:
-    project = generate(template, tmp_path / "project", OLD_BACKENDS, vcs_ref="v1.1.0")
+    project = generate(template, tmp_path / "project", OLD_BACKENDS, vcs_ref=release)
     apply_edits(project, OLD_BACKENDS)
     commit_all(project, "My edits")
 
@@ -122,33 +132,9 @@ def test_edited_project_from_before_the_back_end_folders_updates_without_conflic
     assert "No conflicts" in run.stdout
     assert conflict_leftovers(project) == []
     check_edits_kept(project, OLD_BACKENDS)
-    # Answers stay as given: ssh_python_path was python3 by default then, a venv now.
-    old_answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert old_answers["ssh_python_path"] == "python3"
-    fresh = generate(
-        template, tmp_path / "fresh", OLD_BACKENDS, vcs_ref="v1.3.0", ssh_python_path="python3"
-    )
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert {key: answers[key] for key in kept} == kept
+    assert (project / "uv.lock").is_file() and (project / "constraints.txt").is_file()
+    fresh = generate(template, tmp_path / "fresh", OLD_BACKENDS, vcs_ref="v1.3.0", **kept)
     apply_edits(fresh, OLD_BACKENDS)
-    assert tree_differences(project, fresh) == []
-
-
-def test_edited_project_from_before_the_lock_updates_to_it_without_conflicts(
-    template: Path, tmp_path: Path
-) -> None:
-    """A project of the release before uv.lock, with every back end it offered and the
-    usual edits, takes the lock, constraints.txt and uv_build in one update."""
-    offered = OLD_BACKENDS
-    project = generate(template, tmp_path / "project", offered, vcs_ref="v1.2.0")
-    apply_edits(project, offered)
-    commit_all(project, "My edits")
-
-    run = copier_cli("update", "--trust", "--defaults", str(project))
-
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "No conflicts" in run.stdout
-    assert conflict_leftovers(project) == []
-    check_edits_kept(project, offered)
-    assert (project / "uv.lock").exists() and (project / "constraints.txt").exists()
-    fresh = generate(template, tmp_path / "fresh", offered, vcs_ref="v1.3.0")
-    apply_edits(fresh, offered)
     assert tree_differences(project, fresh) == []
