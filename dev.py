@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -115,7 +116,9 @@ def test(pytest_args: list[str]) -> int:
 def lock(args: list[str], script: str = "stack_lock.py") -> int:
     """Re-lock the tested stack (tests/stack_lock.py says how; --upgrade, --check)."""
     python = tools_python()
-    return subprocess.run([str(python), str(REPO / "tests" / script), *args], cwd=REPO).returncode
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
+    command = [str(python), str(REPO / "tests" / script), *args]
+    return subprocess.run(command, cwd=REPO, env=env).returncode
 
 
 def refresh(args: list[str]) -> int:
