@@ -279,4 +279,9 @@ def test_task_image_script_runs_tasks_as_the_plugin_hands_them_over(
     assert f"FROM python:{python_of(stack_python)}-slim" in dockerfile
     for item in CONFIG["covalent_requirements"]["default"]:
         assert f'"{item["requirement"]}"' in dockerfile
-    assert f"COPY {backend}_task.py ." in dockerfile
+    assert f"COPY docker/{backend}_task.py ." in dockerfile
+    # built from the project's root: every package below the pins at uv.lock's version
+    assert "COPY constraints.txt /tmp/constraints.txt" in dockerfile
+    assert (
+        "pip install --no-cache-dir --root-user-action=ignore -c /tmp/constraints.txt" in dockerfile
+    )
