@@ -6,6 +6,7 @@ the working tree.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from projects import (
     base_for,
     cli_copy,
     cli_update,
+    commit_all,
     conflict_leftovers,
     data_args,
     executor_instances,
@@ -26,6 +28,8 @@ from projects import (
     with_backend,
 )
 from questionnaire import BACKENDS, REGISTRY
+
+from support import uv
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -105,3 +109,29 @@ def test_project_tests_fail_when_the_answers_file_was_edited_by_hand(
     assert run.returncode == 1
     assert "1 failed" in run.stdout
     assert "add or remove back ends with `copier update --data ...` (see the README)" in run.stdout
+
+
+def test_update_adds_a_backend_to_a_project_that_locked_a_dependency_of_its_own(
+    template_clone: Path, tmp_path: Path
+) -> None:
+    """The common edit with uv: a dependency added to pyproject.toml and `uv lock` run.
+    The update merges the template's new lock into that one: no conflict, and uv takes
+    the result as the lock of the edited project (`uv lock --check`)."""
+    project = tmp_path / "p"
+    cli_copy(template_clone, project, ["local"])
+    pyproject = project / "pyproject.toml"
+    own = '# Your own dependencies:\n    "tomli-w",\n'  # not in the stack
+    pyproject.write_text(pyproject.read_text().replace("# Your own dependencies:\n", own))
+    subprocess.run([uv(), "lock", "--quiet"], cwd=project, check=True)
+    commit_all(project, "tomli-w")
+
+    run = cli_update(project, *data_args(["local", "slurm"]))
+
+    assert run.returncode == 0, run.stderr
+    assert conflict_leftovers(project) == []
+    check = subprocess.run(
+        [uv(), "lock", "--check", "--offline"], cwd=project, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+    lock = (project / "uv.lock").read_text()
+    assert 'name = "tomli-w"' in lock and 'name = "covalent-slurm-plugin"' in lock
