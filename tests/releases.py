@@ -36,6 +36,7 @@ def fake_future_releases(folder: Path, names: set[str]) -> Path:
 
 
 def normalize(name: str) -> str:
+    """A package name as locks and indexes compare it (PEP 503)."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 

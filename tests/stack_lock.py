@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 from questionnaire import REPO, load_copier_config
+from releases import normalize
 
 STACK_DIR = REPO / "includes" / "stack"
 # The stack project's name; it sorts after every package, so its own block comes last.
@@ -92,10 +93,9 @@ def closure(graph: dict[str, set[str]], roots: set[str]) -> set[str]:
     return seen
 
 
-def normalize(requirement: str) -> str:
-    """The package name of a requirement, as the lock spells it (PEP 503)."""
-    name = re.match(r"[A-Za-z0-9._-]+", requirement).group(0)  # type: ignore[union-attr]
-    return re.sub(r"[-_.]+", "-", name).lower()
+def requirement_name(requirement: str) -> str:
+    """The package name of a requirement, as the lock spells it."""
+    return normalize(re.match(r"[A-Za-z0-9._-]+", requirement).group(0))  # type: ignore[union-attr]
 
 
 def owned(config: dict, lock: str) -> dict[str, list[str]]:
@@ -104,7 +104,7 @@ def owned(config: dict, lock: str) -> dict[str, list[str]]:
     for block in blocks(lock):
         graph.setdefault(block_name(block), set()).update(block_dependencies(block))
     core = {
-        normalize(item["requirement"])
+        requirement_name(item["requirement"])
         for key in ("covalent_requirements", "dev_requirements")
         for item in config[key]["default"]
     }
@@ -112,7 +112,9 @@ def owned(config: dict, lock: str) -> dict[str, list[str]]:
     owners: dict[str, list[str]] = {}
     for backend, entry in config["backend_registry"]["default"].items():
         if entry.get("requirement"):
-            for name in sorted(closure(graph, {normalize(entry["requirement"])}) - everywhere):
+            for name in sorted(
+                closure(graph, {requirement_name(entry["requirement"])}) - everywhere
+            ):
                 owners.setdefault(name, []).append(backend)
     unreached = set(graph) - everywhere - set(owners) - {NAME}
     assert not unreached, f"packages of the lock no requirement reaches: {sorted(unreached)}"

@@ -34,6 +34,7 @@ OPTIONAL_FIELDS = {
     "plugin_module",
     "plugin_why",
     "uv_overrides",
+    "task_image",
 }
 # Copier draws " » ● " before each choice; the line must fit an 80-column terminal.
 CHOICE_COLUMNS = 80 - len(" » ● ")
@@ -82,6 +83,10 @@ def test_every_back_end_has_its_folder_with_every_part() -> None:
         for part, purpose in PARTS.items():
             if not (BACKEND_DIR / name / part).is_file():
                 problems.append(f"add _backends/{name}/{part}: {purpose}")
+        if REGISTRY[name].get("task_image"):
+            for part in (f"{name}.Dockerfile.jinja", f"{name}_task.py.jinja"):
+                if not (BACKEND_DIR / name / part).is_file():
+                    problems.append(f"add _backends/{name}/{part}: its task image (task_image)")
     folders = {path.name for path in BACKEND_DIR.iterdir() if path.is_dir()} - {"__pycache__"}
     for orphan in sorted(folders - set(REGISTRY)):
         problems.append(f"_backends/{orphan}/ has no entry in {REGISTRY_FILE}")

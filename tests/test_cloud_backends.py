@@ -174,7 +174,7 @@ NEVER_SHOWN = ["not-a-secret", "ocid1.user.oc1", "ocid1.tenancy.oc1", "00:11:22:
 
 def provide(backend: str, home: Path, env: dict[str, str], answers: dict) -> None:
     """Put in place what a user of `backend` has; none of it is a real credential."""
-    if backend in ("awsbatch", "ec2", "ecs", "awslambda"):
+    if REGISTRY[backend].get("exports_aws_env"):  # an AWS back end
         (home / ".aws").mkdir()
         (home / ".aws" / "credentials").write_text(AWS_CREDENTIALS)
     if backend == "ec2":
@@ -235,14 +235,16 @@ def test_check_of_a_cloud_backend_names_what_is_missing_offline_and_what_it_cann
 
 FAKE_AWS = str(Path(__file__).with_name("fake_aws.py"))
 # The back ends whose projects bring a task image (docker/<name>.Dockerfile) and the
-# script it runs (docker/<name>_task.py), and what their plugin makes of a failed task.
-IMAGE_BACKENDS = {
+# script it runs (docker/<name>_task.py): task_image in the registry.
+IMAGE_BACKENDS = [name for name, entry in REGISTRY.items() if entry.get("task_image")]
+# What each one's plugin makes of a failed task.
+FAILED_TASK = {
     "ecs": "Exception: Task failed with exit code 1.",
     "awslambda": "RuntimeError: ZeroDivisionError: division by zero",
 }
 
 
-@pytest.mark.parametrize("backend", list(IMAGE_BACKENDS))
+@pytest.mark.parametrize("backend", IMAGE_BACKENDS)
 def test_task_image_script_runs_tasks_as_the_plugin_hands_them_over(
     rendered, install_project, stack_python: Path, tmp_path: Path, backend: str
 ) -> None:
@@ -265,7 +267,8 @@ def test_task_image_script_runs_tasks_as_the_plugin_hands_them_over(
 
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout.strip().splitlines()[-1])
-    assert report["outcomes"] == [{"result": 9}, {"error": IMAGE_BACKENDS[backend]}]
+    assert backend in FAILED_TASK, f"add to FAILED_TASK what the {backend} plugin reports"
+    assert report["outcomes"] == [{"result": 9}, {"error": FAILED_TASK[backend]}]
     if backend == "ecs":  # the image's own command runs the task, in the image named
         registered = [
             call["RegisterTaskDefinition"]

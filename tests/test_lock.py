@@ -78,14 +78,22 @@ def locked_versions(project: Path) -> set[str]:
     return pins(exported(project), python_only=True)
 
 
+def default_project_and_future_releases(rendered, tmp_path: Path) -> tuple[Path, set[str], Path]:
+    """A copy of the default project, the versions its lock installs with this Python,
+    and a folder of fake future releases of everything in it but covalent and
+    cloudpickle (the pins that would refuse them anyway)."""
+    project = private_copy(rendered(DEFAULT_BACKENDS), tmp_path)
+    expected = locked_versions(project)
+    names = {pin.split("==")[0] for pin in expected} - {"covalent", "cloudpickle"}
+    return project, expected, fake_future_releases(tmp_path / "future", names)
+
+
 def test_uv_sync_installs_the_lock_when_newer_releases_break(rendered, tmp_path: Path) -> None:
     """A release of any dependency after the project was made cannot reach it: uv sync
     installs the lock, and `uv lock` after an edit keeps it, although fake releases that
     fail on import are newer than everything in it. Without the lock, uv takes them."""
-    project = private_copy(rendered(DEFAULT_BACKENDS), tmp_path)
-    expected = locked_versions(project)
-    names = {pin.split("==")[0] for pin in expected} - {"covalent", "cloudpickle"}
-    future = {"UV_FIND_LINKS": str(fake_future_releases(tmp_path / "future", names))}
+    project, expected, releases = default_project_and_future_releases(rendered, tmp_path)
+    future = {"UV_FIND_LINKS": str(releases)}
 
     unlocked = private_copy(project, tmp_path / "unlocked")
     (unlocked / "uv.lock").unlink()
@@ -118,10 +126,7 @@ def test_pip_with_constraints_resolves_the_locked_versions(rendered, tmp_path: P
     """The README's pip path (pip 25.1+, constraints.txt) picks the lock's versions over
     newer releases that fail on import (resolved with --dry-run: the same resolution as
     an install, without a minute of pip installing it)."""
-    project = private_copy(rendered(DEFAULT_BACKENDS), tmp_path)
-    expected = locked_versions(project)
-    names = {pin.split("==")[0] for pin in expected} - {"covalent", "cloudpickle"}
-    future = fake_future_releases(tmp_path / "future", names)
+    project, expected, future = default_project_and_future_releases(rendered, tmp_path)
     venv = tmp_path / "venv"
     subprocess.run([uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
     uv_pip(venv / "bin" / "python", "install", "pip>=25.1")
