@@ -10,7 +10,8 @@ that says how to get out:
   template with the same answers, sees no difference and generates nothing.
 
 It also reports, without failing, files the update deleted that had the person's edits
-(removing a back end deletes its files whatever is in them). Copier runs it inside the
+(removing a back end deletes its files whatever is in them), and checks of one executor
+copied from an earlier release's readiness module, which `check` no longer needs. Copier runs it inside the
 project after the merge (an unversioned migration, stage "after").
 
 Usage: post_update.py ANSWERS_FILE TEMPLATE_SRC_PATH
@@ -228,6 +229,48 @@ def report_deleted_edits(answers: dict[str, Any], template: str | None) -> None:
             print(f"  git show HEAD:./{name}")
 
 
+def old_readiness_copies(package: str, backends: list[str]) -> list[str]:
+    """Modules in readiness/ of the form earlier releases told people to copy for an
+    executor of their own (`executor = executors.NAME`, `async def check()` without an
+    argument). `check` now checks every executor by its class and passes over them."""
+    found = []
+    for path in sorted(Path("src", package, "readiness").glob("*.py")):
+        if path.stem.startswith("_") or path.stem in backends:
+            continue
+        try:
+            tree = ast.parse(path.read_text())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        names = {
+            target.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        old_check = any(
+            isinstance(node, ast.AsyncFunctionDef) and node.name == "check" and not node.args.args
+            for node in tree.body
+        )
+        if old_check and "EXECUTOR" not in names:
+            found.append(path.as_posix())
+    return found
+
+
+def report_old_readiness_copies(package: str, backends: list[str]) -> None:
+    copies = old_readiness_copies(package, backends)
+    if copies:
+        print(
+            fill(
+                "`check` and `setup` now cover every executor in executors.py by its class,"
+                " yours included, and no longer use these copies of a generated check:"
+                " delete them (a check for a class of your own is described in"
+                f" src/{package}/readiness/__init__.py):"
+            )
+        )
+        print(f"  git rm {' '.join(copies)}")
+
+
 def main(answers_file: str, template: str | None = None) -> int:
     before = load_answers(git("show", f"HEAD:./{answers_file}"))
     after = load_answers(Path(answers_file).read_text())
@@ -256,6 +299,7 @@ def main(answers_file: str, template: str | None = None) -> int:
         print(f"Back ends unchanged: {', '.join(new)}.")
 
     report_deleted_edits(before, template)
+    report_old_readiness_copies(package, new)
 
     left = conflicts()
     if left:

@@ -31,6 +31,7 @@ from services import (
     DOWN,
     FRESH_USER,
     LOGIN,
+    LOGIN2,
     SILENT,
     TEST_USER,
     Services,
@@ -229,7 +230,9 @@ def services(
         (home / ".ssh").mkdir(mode=0o700, exist_ok=True)
         shutil.copy(sshd.key_file, home / ".ssh" / "id_ed25519")
         (home / ".ssh" / "config").write_text(
-            sshd.ssh_config(LOGIN).replace(str(sshd.key_file), "~/.ssh/id_ed25519")
+            "".join(sshd.ssh_config(alias) for alias in (LOGIN, LOGIN2)).replace(
+                str(sshd.key_file), "~/.ssh/id_ed25519"
+            )
             + f"Host {DOWN}\n  HostName 127.0.0.1\n  Port {free_port()}\n"
             + f"Host {SILENT}\n  HostName 127.0.0.1\n  Port {silent}\n"
         )

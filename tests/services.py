@@ -34,11 +34,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from support import alive, end_processes, free_port, port_open, process_tree, processes
+from support import alive, end_processes, free_port, port_open, process_tree, processes, uv
 
 TEST_USER = "covtest"
 FRESH_USER = "covfresh"  # made anew for each module that uses it: a new account
 LOGIN = "covalent-login"  # the Host alias a user would put in ~/.ssh/config
+LOGIN2 = "covalent-login2"  # a second alias to the same sshd: another machine, as SSH sees it
 DOWN = "covalent-down"  # an alias for a port where nothing listens
 SILENT = "covalent-silent"  # an alias for a port that accepts and never answers
 SYSTEM_PYTHON = Path("/usr/bin/python3")  # Debian 12: 3.11, same major.minor as the client
@@ -223,14 +224,27 @@ def fresh_user(name: str) -> pwd.struct_passwd:
     return ensure_user(name)
 
 
+def _give_uv(pw: pwd.struct_passwd) -> str:
+    """The tests' uv in the user's ~/.local/bin; that folder, for the user's PATH."""
+    folder = Path(pw.pw_dir) / ".local" / "bin"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(uv(), folder / "uv")
+    for path in (folder.parent, folder, folder / "uv"):
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+    return str(folder)
+
+
 @contextlib.contextmanager
 def ssh_server(
     workdir: Path, port: int = 2222, user: str = TEST_USER, others: tuple[str, ...] = ()
 ) -> Iterator[SSHServer]:
     """Debian's sshd on 127.0.0.1:port with its own config, letting only ``user`` (and
-    the existing users ``others``) in, by the same key."""
+    the existing users ``others``) in, by the same key. ``user`` has uv on its PATH, as
+    a well-kept account has, so that `setup` installs with uv there; the others, new
+    accounts, have only pip."""
     workdir.mkdir(parents=True, exist_ok=True)
     pw = ensure_user(user)
+    uv_folder = _give_uv(pw)
     procs = _Processes(workdir, uid=pw.pw_uid)
     if port_open("127.0.0.1", port):
         raise RuntimeError(f"port {port} is already in use")
@@ -255,6 +269,8 @@ Subsystem sftp internal-sftp
 MaxStartups 100
 MaxSessions 100
 LogLevel VERBOSE
+Match User {user}
+  SetEnv PATH={uv_folder}:/usr/local/bin:/usr/bin:/bin
 """)
     subprocess.run([_SSHD, "-t", "-f", config], check=True)  # config errors, clearly
     for account in (pw, *map(pwd.getpwnam, others)):
@@ -312,7 +328,8 @@ def remote_python_env(
 @dataclasses.dataclass
 class SlurmCluster:
     conf: Path  # the slurm.conf all client commands read, for every user
-    partition: str
+    partition: str  # the default partition
+    other_partition: str  # a second partition over the same node, as a cluster's debug
     hostname: str
     workdir: Path  # state and logs
     _procs: _Processes = dataclasses.field(repr=False)
@@ -329,7 +346,9 @@ def _node_state(hostname: str) -> str:
 
 
 @contextlib.contextmanager
-def slurm_cluster(workdir: Path, partition: str = "debug") -> Iterator[SlurmCluster]:
+def slurm_cluster(
+    workdir: Path, partition: str = "main", other: str = "debug"
+) -> Iterator[SlurmCluster]:
     """munged, slurmctld and slurmd: a one-node cluster on 127.0.0.1, one per machine.
 
     The config is installed as /etc/slurm/slurm.conf (a copy: workdir may be private), the
@@ -379,6 +398,7 @@ MailProg=/bin/true
 ReturnToService=2
 {node} NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName={partition} Nodes={hostname} Default=YES MaxTime=INFINITE State=UP
+PartitionName={other} Nodes={hostname} MaxTime=INFINITE State=UP
 """
         (workdir / "slurm.conf").write_text(text)
         backup = workdir / "slurm.conf.orig"
@@ -394,14 +414,15 @@ PartitionName={partition} Nodes={hostname} Default=YES MaxTime=INFINITE State=UP
             procs.start("slurmctld", ["/usr/sbin/slurmctld", "-D", "-f", SLURM_CONF])
             procs.start("slurmd", ["/usr/sbin/slurmd", "-D", "-f", SLURM_CONF])
             procs.wait(f"Slurm node {hostname}", lambda: _node_state(hostname) == "IDLE", 30)
-            yield SlurmCluster(SLURM_CONF, partition, hostname, workdir, procs)
+            yield SlurmCluster(SLURM_CONF, partition, other, hostname, workdir, procs)
         finally:
             try:
                 # slurmstepd ignores SIGTERM: cancel jobs the normal way while we still can
                 ctld = procs.procs.get("slurmctld")
                 with contextlib.suppress(subprocess.SubprocessError):
                     if ctld and ctld.poll() is None:
-                        subprocess.run(["scancel", "-p", partition], capture_output=True, timeout=9)
+                        cancel = ["scancel", "-p", f"{partition},{other}"]
+                        subprocess.run(cancel, capture_output=True, timeout=9)
                 procs.stop_all(grace=1)
             finally:
                 if backup.exists():

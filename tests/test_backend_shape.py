@@ -19,9 +19,9 @@ REGISTRY_FILE = "includes/backends.yml"
 # What a back end's folder must hold, and what each part is for.
 PARTS = {
     "questions.yml": "its settings, one Copier question each (a comment alone if none)",
-    "executor.py.jinja": "its block of executors.py: one shared executor named after it",
+    "executor.py.jinja": "its block of executors.py: one shared executor, `{{ instance }} = ...`",
     "readme.md.jinja": "its section of the project's README, starting '### <name>'",
-    "readiness.py.jinja": "readiness/<name>.py: `async def check() -> Report` (see local's)",
+    "readiness.py.jinja": "readiness/<name>.py, the check of its class (see local's)",
 }
 REQUIRED_FIELDS = {"label", "executor_class", "title", "workflow_note", "tested"}
 OPTIONAL_FIELDS = {
@@ -35,7 +35,11 @@ OPTIONAL_FIELDS = {
     "plugin_why",
     "uv_overrides",
     "task_image",
+    "second_resource",
+    "workarounds",
 }
+# The helpers workarounds.py defines, which executor blocks may call.
+WORKAROUNDS = {"environment_unchanged", "covalent_cache_dir", "slurm_venv"}
 # Copier draws " » ● " before each choice; the line must fit an 80-column terminal.
 CHOICE_COLUMNS = 80 - len(" » ● ")
 
@@ -74,6 +78,13 @@ def test_every_registry_entry_has_the_fields_a_back_end_needs() -> None:
             problems.append(f"{name}: uv_overrides must be a list of requirements")
         elif overrides and not entry.get("requirement"):
             problems.append(f"{name}: uv_overrides are for a plugin requirement's sake only")
+        if unknown := set(entry.get("workarounds", [])) - WORKAROUNDS:
+            problems.append(f"{name}: workarounds.py has no {sorted(unknown)}")
+        second = entry.get("second_resource")
+        if second is not None and (
+            set(second) != {"name", "what"} or not second["name"].startswith(f"{name}_")
+        ):
+            problems.append(f"{name}: second_resource takes name ({name}_...) and what")
     report([f"{REGISTRY_FILE}: {problem}" for problem in problems])
 
 
@@ -83,6 +94,12 @@ def test_every_back_end_has_its_folder_with_every_part() -> None:
         for part, purpose in PARTS.items():
             if not (BACKEND_DIR / name / part).is_file():
                 problems.append(f"add _backends/{name}/{part}: {purpose}")
+        second = (BACKEND_DIR / name / "second_resource.py.jinja").is_file()
+        if second != bool(REGISTRY[name].get("second_resource")):
+            problems.append(
+                f"_backends/{name}/second_resource.py.jinja goes with second_resource in the"
+                " registry: the README's further resource of this back end"
+            )
         if REGISTRY[name].get("task_image"):
             for part in (f"{name}.Dockerfile.jinja", f"{name}_task.py.jinja"):
                 if not (BACKEND_DIR / name / part).is_file():
@@ -122,16 +139,28 @@ def test_every_snippet_names_its_back_end() -> None:
     problems = []
     for name in REGISTRY:
         executor = (BACKEND_DIR / name / "executor.py.jinja").read_text()
-        if not re.search(rf"^\s*{name} = ", executor, flags=re.MULTILINE):
-            problems.append(f"{name}/executor.py.jinja: define the executor as `{name} = ...`")
+        if not re.search(r"^\s*\{\{ instance \}\} = ", executor, flags=re.MULTILINE):
+            problems.append(f"{name}/executor.py.jinja: define it as `{{{{ instance }}}} = ...`")
+        called = set(re.findall(r"\b([a-z_]+)\(", executor)) & WORKAROUNDS
+        if missing := called - set(REGISTRY[name].get("workarounds", [])):
+            problems.append(f"{name}: add workarounds: {sorted(missing)} (its block calls them)")
         readme = (BACKEND_DIR / name / "readme.md.jinja").read_text()
         if not readme.startswith(f"### {name}\n"):
             problems.append(f"{name}/readme.md.jinja: start with the heading '### {name}'")
         readiness = (BACKEND_DIR / name / "readiness.py.jinja").read_text()
-        if "async def check() -> Report:" not in readiness:
-            problems.append(f"{name}/readiness.py.jinja: define `async def check() -> Report`")
-        if bool(REGISTRY[name].get("setup")) != ("async def setup(" in readiness):
-            problems.append(f"{name}/readiness.py.jinja: `async def setup` iff setup: true")
+        cls = REGISTRY[name]["executor_class"]
+        if f"EXECUTOR = ct.executor.{cls}\n" not in readiness:
+            problems.append(f"{name}/readiness.py.jinja: name its class, EXECUTOR = ct.executor.{cls}")
+        if "async def check(executor: EXECUTOR) -> Report:" not in readiness:
+            problems.append(
+                f"{name}/readiness.py.jinja: define `async def check(executor: EXECUTOR) -> Report`"
+            )
+        setup = "async def setup(executor: EXECUTOR, say: Progress) -> list[str]:" in readiness
+        if bool(REGISTRY[name].get("setup")) != setup:
+            problems.append(
+                f"{name}/readiness.py.jinja: `async def setup(executor: EXECUTOR, say: Progress)"
+                " -> list[str]` iff setup: true"
+            )
     report(problems)
 
 

@@ -72,8 +72,9 @@ def test_slurm_jobs_source_the_venv_script_only_without_conda(rendered) -> None:
     plain = (rendered(["slurm"]) / "src/my_covalent_workflows/executors.py").read_text()
     conda = rendered(["slurm"], slurm_conda_env="science")
     executors = (conda / "src/my_covalent_workflows/executors.py").read_text()
-    assert 'bashrc_path="~/.venvs/my_covalent_workflows/covalent-job-env.sh",' in plain
+    assert 'bashrc_path=slurm_venv("~/.venvs/my_covalent_workflows"),' in plain
     assert 'conda_env="science",' in executors and "bashrc_path" not in executors
+    assert "slurm_venv" not in executors.split("# --- Your own executors")[0]
     assert (
         "setup slurm` creates (or repairs) the virtualenv" not in (conda / "README.md").read_text()
     )
