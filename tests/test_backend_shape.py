@@ -85,6 +85,9 @@ def test_every_registry_entry_has_the_fields_a_back_end_needs() -> None:
             set(second) != {"name", "what"} or not second["name"].startswith(f"{name}_")
         ):
             problems.append(f"{name}: second_resource takes name ({name}_...) and what")
+    classes = [entry["executor_class"] for entry in REGISTRY.values()]
+    if shared := sorted({cls for cls in classes if classes.count(cls) > 1}):
+        problems.append(f"one back end per executor class (readiness checks by class): {shared}")
     report([f"{REGISTRY_FILE}: {problem}" for problem in problems])
 
 
@@ -150,7 +153,9 @@ def test_every_snippet_names_its_back_end() -> None:
         readiness = (BACKEND_DIR / name / "readiness.py.jinja").read_text()
         cls = REGISTRY[name]["executor_class"]
         if f"EXECUTOR = ct.executor.{cls}\n" not in readiness:
-            problems.append(f"{name}/readiness.py.jinja: name its class, EXECUTOR = ct.executor.{cls}")
+            problems.append(
+                f"{name}/readiness.py.jinja: name its class, EXECUTOR = ct.executor.{cls}"
+            )
         if "async def check(executor: EXECUTOR) -> Report:" not in readiness:
             problems.append(
                 f"{name}/readiness.py.jinja: define `async def check(executor: EXECUTOR) -> Report`"

@@ -14,6 +14,8 @@ import copier
 import pytest
 import yaml
 from projects import (
+    PACKAGE,
+    SRC,
     apply_edits,
     check_edits_kept,
     commit_all,
@@ -32,17 +34,25 @@ MAPPING_RELEASE = "2445f71f7cc6f3816a2b8e1591ace3a19fb709aa"
 FOLDER_RELEASE = "505cd741530e3e582a58edad0cf25b8e0175c9e9"
 # The last commit before the lock (uv.lock, constraints.txt, uv_build): nine back ends.
 UNLOCKED_RELEASE = "f4a118e8302f07a173ba214d05f0ac6bd87c1c2d"
+# The last commit whose readiness modules were one per generated executor, which told
+# people to copy one for an executor of their own.
+NAMED_CHECKS_RELEASE = "65d32b39153a528c13a5d8780c5928431ae20c81"
 # The back ends those releases offered (oci, ecs and awslambda came with the lock).
 OLD_BACKENDS = [b for b in BACKENDS if b not in ("oci", "ecs", "awslambda")]
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A clone of the template: v1.0.0, v1.1.0 and v1.2.0 are those releases, v1.3.0 the
-    working tree."""
+    """A clone of the template: v1.0.0 to v1.3.0 are those releases, v1.4.0 the working
+    tree."""
     parent = tmp_path_factory.mktemp("template")
-    releases = {"v1.0.0": MAPPING_RELEASE, "v1.1.0": FOLDER_RELEASE, "v1.2.0": UNLOCKED_RELEASE}
-    return make_template_clone(parent, tag="v1.3.0", releases=releases)
+    releases = {
+        "v1.0.0": MAPPING_RELEASE,
+        "v1.1.0": FOLDER_RELEASE,
+        "v1.2.0": UNLOCKED_RELEASE,
+        "v1.3.0": NAMED_CHECKS_RELEASE,
+    }
+    return make_template_clone(parent, tag="v1.4.0", releases=releases)
 
 
 def update_old_project(template: Path, project: Path, options: dict) -> str:
@@ -77,7 +87,7 @@ def test_update_turns_the_old_options_mapping_into_the_same_sbatch_options(
 
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["slurm_options"] == "--partition=debug --time=00:30:00"
-    assert "_commit: v1.3.0" in (project / ".copier-answers.yml").read_text()
+    assert "_commit: v1.4.0" in (project / ".copier-answers.yml").read_text()
     assert options_in(project) == (
         'options={\n        "partition": "debug",\n        "time": "00:30:00",\n    '
     )
@@ -135,6 +145,48 @@ def test_edited_project_from_an_older_release_updates_without_conflicts(
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert {key: answers[key] for key in kept} == kept
     assert (project / "uv.lock").is_file() and (project / "constraints.txt").is_file()
-    fresh = generate(template, tmp_path / "fresh", OLD_BACKENDS, vcs_ref="v1.3.0", **kept)
+    fresh = generate(template, tmp_path / "fresh", OLD_BACKENDS, vcs_ref="v1.4.0", **kept)
     apply_edits(fresh, OLD_BACKENDS)
     assert tree_differences(project, fresh) == []
+
+
+# A second partition, written as the release before told: below the marker line, with
+# the job script's path spelt out.
+OWN_SLURM = """
+slurm_cpu = ct.executor.SlurmExecutor(
+    address="login.example.org",
+    username="alice",
+    ssh_key_file="~/.ssh/id_ed25519",
+    options={"partition": "cpu"},
+    bashrc_path="~/.venvs/proj_update/covalent-job-env.sh",
+)
+"""
+
+
+def test_a_check_copied_for_an_own_executor_keeps_working_and_the_update_names_it(
+    template: Path, tmp_path: Path, install_project
+) -> None:
+    """v1.3.0's readiness/__init__.py said: for a resource of your own, add a module with
+    an `async def check()`; copying readiness/slurm.py for it was the way."""
+    project = generate(template, tmp_path / "project", ["local", "slurm"], vcs_ref="v1.3.0")
+    executors = project / SRC / "executors.py"
+    executors.write_text(executors.read_text() + OWN_SLURM)
+    readiness = project / SRC / "readiness"
+    copied = (readiness / "slurm.py").read_text()
+    assert "executor = executors.slurm\n" in copied
+    (readiness / "slurm_cpu.py").write_text(
+        copied.replace("executors.slurm\n", "executors.slurm_cpu\n")
+    )
+    commit_all(project, "A CPU partition, with its own check")
+
+    run = copier_cli("update", "--trust", "--defaults", str(project))
+    print(f"\n{run.stdout}")
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "No conflicts" in run.stdout
+    assert f"  git rm src/{PACKAGE}/readiness/slurm_cpu.py\n" in run.stdout
+    installed = install_project(project)
+    check = installed.run("-m", PACKAGE, "check", "slurm_cpu")
+    assert check.stdout.startswith("slurm_cpu: NOT READY: "), check.stdout + check.stderr
+    tests = installed.run("-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore")
+    assert tests.returncode == 0, tests.stdout + tests.stderr

@@ -3,7 +3,8 @@
 The test adds `scratch` (local processes in a working directory of their own, asked for
 with one question) to a copy of the template exactly as includes/backends.yml's header
 says, checks that no other file changed, and generates, lints, installs and tests a
-project that uses it.
+project that uses it. (Its class is LocalExecutor, so the project does without `local`:
+one check per class.)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import copier
 import yaml
 from projects import ruff_problems, template_debris
-from questionnaire import DEFAULT_BACKENDS, answers_for
+from questionnaire import answers_for
 
 NAME = "scratch"
 FOLDER = {
@@ -33,7 +34,7 @@ scratch_workdir:
 """,
     "executor.py.jinja": """\
 # Local processes that keep their files apart from the local executor's.
-scratch = ct.executor.LocalExecutor(workdir={{ scratch_workdir | tojson }})
+{{ instance }} = ct.executor.LocalExecutor(workdir={{ scratch_workdir | tojson }})
 """,
     "readme.md.jinja": """\
 ### scratch
@@ -46,15 +47,18 @@ scratch = ct.executor.LocalExecutor(workdir={{ scratch_workdir | tojson }})
 import os
 from pathlib import Path
 
-from {{ package_name }} import executors
+import covalent as ct
+
 from {{ package_name }}.readiness import (
     Problem,
     Report,
 )
 
+EXECUTOR = ct.executor.LocalExecutor
 
-async def check() -> Report:
-    workdir = Path(executors.scratch.workdir).expanduser()
+
+async def check(executor: EXECUTOR) -> Report:
+    workdir = Path(executor.workdir).expanduser()
     existing = next(path for path in [workdir, *workdir.parents] if path.exists())
     if os.access(existing, os.W_OK):
         return Report(f"{existing} is writable")
@@ -121,15 +125,15 @@ def test_a_new_back_end_is_one_folder_and_one_entry_and_works(
     assert changed_files(template_files, template) == written
 
     project = tmp_path / "project"
-    answers = answers_for(DEFAULT_BACKENDS, package_name="proj_new")
-    answers["backends"] = [*DEFAULT_BACKENDS, NAME]
+    answers = answers_for(["dask"], package_name="proj_new")
+    answers["backends"] = ["dask", NAME]
     answers["scratch_workdir"] = "~/scratch-runs"
     copier.run_copy(
         str(template), project, data=answers, defaults=True, quiet=True, skip_tasks=True
     )
 
     stored = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert stored["backends"] == [*DEFAULT_BACKENDS, NAME]
+    assert stored["backends"] == ["dask", NAME]
     assert stored["scratch_workdir"] == "~/scratch-runs"
     executors = (project / "src" / "proj_new" / "executors.py").read_text()
     assert 'scratch = ct.executor.LocalExecutor(workdir="~/scratch-runs")' in executors
@@ -139,7 +143,10 @@ def test_a_new_back_end_is_one_folder_and_one_entry_and_works(
 
     installed = install_project(project)
     listed = installed.run("-m", "proj_new", "--list")
-    assert listed.stdout.split() == sorted([*DEFAULT_BACKENDS, NAME])
+    assert listed.stdout.split() == ["dask", NAME]
+    check = installed.run("-m", "proj_new", "check", NAME)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.startswith(f"{NAME}: ready: ") and "is writable" in check.stdout
     run = installed.run("-m", "pytest", "-v", "-p", "no:cacheprovider", "-W", "ignore")
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"[{NAME}] PASSED" in run.stdout  # its own tests know the new back end

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from commands import Step, step
 from projects import CONFIG, InstalledProject, Installer, private_copy, uv_pip
 from questionnaire import REGISTRY
 from releases import installed, pins
@@ -56,30 +57,6 @@ def fresh_answers(backend: str, **answers: str) -> dict[str, str]:
     }
     assert backend in settings, f"{backend} has `setup`: add its answers here"
     return {"package_name": f"fresh_{backend}", **settings[backend], **answers}
-
-
-@dataclass
-class Step:
-    run: subprocess.CompletedProcess[str]
-    seconds: float
-
-    @property
-    def out(self) -> str:
-        return self.run.stdout + self.run.stderr
-
-
-def step(project: InstalledProject, package: str, *args: str, env: dict | None = None) -> Step:
-    """`python -m PACKAGE ARGS` in the project, as a user types it."""
-    started = time.monotonic()
-    run = subprocess.run(
-        [str(project.python), "-m", package, *args],
-        cwd=project.path,
-        env=env or project.env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    return Step(run, time.monotonic() - started)
 
 
 @dataclass

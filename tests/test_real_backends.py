@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from commands import Dispatch
 from projects import InstalledProject, Installer, private_copy
 from questionnaire import REGISTRY
 from services import DOWN, LOGIN, TEST_USER, Services
@@ -91,42 +91,6 @@ def make_project(
         run = project.run("-m", package, "setup", "slurm")
         assert run.returncode == 0, run.stdout + run.stderr
     return project, package
-
-
-class Dispatch:
-    """`python -m PACKAGE WORKFLOW` of an installed project, running in the background;
-    a thread notes when it ends, so its time is its own, not when a test asked."""
-
-    def __init__(self, project: InstalledProject, package: str, workflow: str, log: Path) -> None:
-        self.project = project
-        self.out, self.err = log.with_suffix(".out"), log.with_suffix(".err")
-        self.started = time.monotonic()
-        with self.out.open("w") as out, self.err.open("w") as err:
-            self.process = subprocess.Popen(
-                [str(project.python), "-m", package, workflow],
-                cwd=project.path,
-                env=project.env,
-                stdout=out,
-                stderr=err,
-                text=True,
-            )
-        self.ended = self.started
-        self.waiter = threading.Thread(target=self._wait, daemon=True)
-        self.waiter.start()
-
-    def _wait(self) -> None:
-        self.process.wait()
-        self.ended = time.monotonic()
-
-    def result(self, timeout: float = 600) -> tuple[subprocess.CompletedProcess[str], float]:
-        """Wait for it; its output and how long it ran."""
-        self.waiter.join(timeout=max(0, self.started + timeout - time.monotonic()))
-        if self.waiter.is_alive():
-            raise TimeoutError(f"{self.process.args} still runs after {timeout} s")
-        run = subprocess.CompletedProcess(
-            self.process.args, self.process.returncode, self.out.read_text(), self.err.read_text()
-        )
-        return run, self.ended - self.started
 
 
 SLOWEST = ["hpc", "slurm", "ssh", "dask", "local"]
