@@ -11,8 +11,9 @@ that says how to get out:
 
 It also reports, without failing, files the update deleted that had the person's edits
 (removing a back end deletes its files whatever is in them), and checks of one executor
-copied from an earlier release's readiness module, which `check` no longer needs. Copier runs it inside the
-project after the merge (an unversioned migration, stage "after").
+copied from an earlier release's readiness module, which `check` no longer needs.
+Copier runs it inside the project after the merge (an unversioned migration, stage
+"after").
 
 Usage: post_update.py ANSWERS_FILE TEMPLATE_SRC_PATH
 """
