@@ -197,7 +197,7 @@ def test_workflow_completes_on_the_own_slurm_partition(
     steps: dict[str, Step], services: Services
 ) -> None:
     dispatch = steps["dispatch slurm_debug"]
-    print(f"\nslurm_debug: dispatch to COMPLETED in {dispatch.seconds:.1f} s")
+    print(f"\nslurm_debug: dispatch in {dispatch.seconds:.1f} s:\n{dispatch.run.stdout}")
 
     assert dispatch.run.returncode == 0, dispatch.out
     result = json.loads(dispatch.run.stdout[dispatch.run.stdout.index("{") :])
