@@ -60,8 +60,9 @@ def test_failing_electron_exits_non_zero_with_its_error(default_project, covalen
 
     assert run.returncode == 1
     assert "Status: FAILED" in run.stdout
-    assert "Task fail (executor local) failed" in run.stderr
-    assert "ValueError: cannot handle 7" in run.stderr
+    assert run.stderr.startswith("1 task failed on local: fail\nError in fail:\n"), run.stderr
+    assert run.stderr.count("ValueError: cannot handle 7") == 1
+    assert f"Each task in the Covalent UI: {covalent_server.url}/" in run.stderr
 
 
 def test_cli_says_in_one_line_that_no_server_runs(default_project) -> None:

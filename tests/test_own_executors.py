@@ -233,7 +233,9 @@ def test_a_failure_on_an_own_executor_is_diagnosed_against_it(
 
     assert run.returncode == 1
     assert "Status: FAILED" in run.stdout
-    assert "(executor dask_second) failed" in run.stderr
+    # Told once: the tasks by resource, then each distinct error with the tasks it hit.
+    assert run.stderr.startswith("5 tasks failed on dask_second: simulate (4), where_am_i\n")
+    assert run.stderr.count("Error in ") == 1
     expected = f"dask_second: NOT READY: no Dask scheduler answers at tcp://127.0.0.1:{second}"
     assert expected in run.stderr
     assert f"`python -m {package} check dask_second` checks it again." in run.stderr

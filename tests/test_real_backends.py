@@ -197,7 +197,7 @@ def test_electron_that_raises_comes_back_failed_with_its_error(dispatches, backe
 
     assert run.returncode == 1
     assert "Status: FAILED" in run.stdout
-    assert f"Task fail (executor {backend}) failed" in run.stderr
+    assert f"1 task failed on {backend}: fail\nError in fail:\n" in run.stderr
     assert "cannot handle 7" in run.stderr
 
 
@@ -210,7 +210,7 @@ def test_unreachable_host_fails_in_bounded_time_naming_the_backend(
 
     assert run.returncode == 1
     assert "Status: FAILED" in run.stdout
-    assert f"(executor {backend}) failed" in run.stderr
+    assert f" failed on {backend}: " in run.stderr
     assert seconds < 180
 
 
@@ -230,5 +230,5 @@ def test_stopped_slurm_controller_fails_in_bounded_time(
 
     assert run.returncode == 1
     assert "Status: FAILED" in run.stdout
-    assert "(executor slurm) failed" in run.stderr
+    assert " failed on slurm: " in run.stderr
     assert seconds < 300
