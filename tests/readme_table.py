@@ -28,16 +28,26 @@ def questions_cell(name: str) -> str:
     return ", ".join(cells) or "none"
 
 
+def resources_cell(entry: dict) -> str:
+    """What a named resource (`<name>_resources`) may set: sbatch options, or keywords."""
+    settings = entry.get("resource_settings")
+    if settings is None:
+        return "none"
+    if settings == "sbatch":
+        return "sbatch options"
+    return ", ".join(f"`--{keyword}`" for keyword in settings)
+
+
 def backend_table() -> str:
     rows = [
-        "| choice | what it is | executor | plugin (pinned) | questions |",
-        "| --- | --- | --- | --- | --- |",
+        "| choice | what it is | executor | plugin (pinned) | questions | named resources set |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for name, entry in REGISTRY.items():
         plugin = f"`{entry['requirement']}`" if entry.get("requirement") else "Covalent core"
         rows.append(
             f"| `{name}` | {entry['label']} | `{entry['executor_class']}` | {plugin} "
-            f"| {questions_cell(name)} |"
+            f"| {questions_cell(name)} | {resources_cell(entry)} |"
         )
     return "\n".join(rows)
 

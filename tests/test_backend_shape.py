@@ -11,7 +11,16 @@ import re
 
 import pytest
 import yaml
-from questionnaire import BACKENDS, CHOICES, INCLUDES, QUESTIONS, REGISTRY, REPO, backend_of
+from questionnaire import (
+    BACKENDS,
+    CHOICES,
+    INCLUDES,
+    QUESTIONS,
+    REGISTRY,
+    REPO,
+    RULES,
+    backend_of,
+)
 from readme_table import README, backend_table, section
 
 BACKEND_DIR = REPO / "_backends"
@@ -35,6 +44,7 @@ OPTIONAL_FIELDS = {
     "plugin_why",
     "uv_overrides",
     "task_image",
+    "resource_settings",
     "second_resource",
     "workarounds",
 }
@@ -80,15 +90,41 @@ def test_every_registry_entry_has_the_fields_a_back_end_needs() -> None:
             problems.append(f"{name}: uv_overrides are for a plugin requirement's sake only")
         if unknown := set(entry.get("workarounds", [])) - WORKAROUNDS:
             problems.append(f"{name}: workarounds.py has no {sorted(unknown)}")
-        second = entry.get("second_resource")
-        if second is not None and (
-            set(second) != {"name", "what"} or not second["name"].startswith(f"{name}_")
-        ):
-            problems.append(f"{name}: second_resource takes name ({name}_...) and what")
+        problems.extend(named_resource_problems(name, entry))
     classes = [entry["executor_class"] for entry in REGISTRY.values()]
     if shared := sorted({cls for cls in classes if classes.count(cls) > 1}):
         problems.append(f"one back end per executor class (readiness checks by class): {shared}")
     report([f"{REGISTRY_FILE}: {problem}" for problem in problems])
+
+
+def named_resource_problems(name: str, entry: dict) -> list[str]:
+    """What resource_settings and second_resource lack: they go together, each keyword
+    with a rule, its resource.py.jinja handling every keyword, its _resources question."""
+    settings, second = entry.get("resource_settings"), entry.get("second_resource")
+    if settings is None and second is None:
+        return []
+    if settings is None or second is None:
+        return [f"{name}: resource_settings and second_resource go together"]
+    problems = []
+    if set(second) != {"name", "settings", "what"} or "_" in second["name"][:1]:
+        problems.append(f"{name}: second_resource takes name (NAME, not {name}_NAME), settings, what")
+    if settings != "sbatch":
+        if not isinstance(settings, dict):
+            return [f"{name}: resource_settings is sbatch or a mapping of keyword to rule"]
+        for keyword, rule in settings.items():
+            if rule not in RULES:
+                problems.append(f"{name}: resource_settings {keyword}: no answer rule {rule}")
+        resource = BACKEND_DIR / name / "resource.py.jinja"
+        text = resource.read_text() if resource.is_file() else ""
+        for keyword in settings:
+            if f"settings.{keyword}" not in text:
+                problems.append(f"_backends/{name}/resource.py.jinja: pass settings.{keyword} on")
+        for token in second["settings"].split():
+            if token[2:].partition("=")[0] not in settings:
+                problems.append(f"{name}: second_resource has {token}, not a resource setting")
+    if f"{name}_resources" not in QUESTIONS:
+        problems.append(f"_backends/{name}/questions.yml: add {name}_resources (see ssh's)")
+    return problems
 
 
 def test_every_back_end_has_its_folder_with_every_part() -> None:
@@ -97,11 +133,11 @@ def test_every_back_end_has_its_folder_with_every_part() -> None:
         for part, purpose in PARTS.items():
             if not (BACKEND_DIR / name / part).is_file():
                 problems.append(f"add _backends/{name}/{part}: {purpose}")
-        second = (BACKEND_DIR / name / "second_resource.py.jinja").is_file()
-        if second != bool(REGISTRY[name].get("second_resource")):
+        resource = (BACKEND_DIR / name / "resource.py.jinja").is_file()
+        if resource != bool(REGISTRY[name].get("resource_settings")):
             problems.append(
-                f"_backends/{name}/second_resource.py.jinja goes with second_resource in the"
-                " registry: the README's further resource of this back end"
+                f"_backends/{name}/resource.py.jinja goes with resource_settings in the"
+                " registry: its block for a named resource"
             )
         if REGISTRY[name].get("task_image"):
             for part in (f"{name}.Dockerfile.jinja", f"{name}_task.py.jinja"):

@@ -143,7 +143,8 @@ def test_a_new_back_end_is_one_folder_and_one_entry_and_works(
 
     installed = install_project(project)
     listed = installed.run("-m", "proj_new", "--list")
-    assert listed.stdout.split() == ["dask", NAME]
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == ["dask", NAME]
+    assert f"{NAME}  on dask, {NAME}" in listed.stdout  # summarised on the light one
     check = installed.run("-m", "proj_new", "check", NAME)
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.startswith(f"{NAME}: ready: ") and "is writable" in check.stdout

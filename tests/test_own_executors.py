@@ -96,6 +96,11 @@ print(json.dumps(found))
 """
 
 
+def further_name(backend: str) -> str:
+    """The instance name of the further resource the registry gives `backend`."""
+    return f"{backend}_{REGISTRY[backend]['second_resource']['name']}"
+
+
 def further_resources(readme: str) -> list[str]:
     """The code blocks of the README's further resources, as a user copies them."""
     pattern = r"A further resource of this kind.*?```python\n(.*?)```"
@@ -125,7 +130,7 @@ def test_readme_shows_a_further_resource_for_each_back_end_but_local(project: Pa
     blocks = further_resources((project / "README.md").read_text())
     names = [executor_instances(block) for block in blocks]
     expected = [
-        [(REGISTRY[b]["second_resource"]["name"], REGISTRY[b]["executor_class"])] for b in FURTHER
+        [(further_name(b), REGISTRY[b]["executor_class"])] for b in FURTHER
     ]
     assert names == expected
     assert FURTHER == [b for b in BACKENDS if b != "local"]
@@ -142,7 +147,7 @@ def test_each_own_executor_gets_the_check_of_its_class(installed: InstalledProje
     assert run.returncode == 0, run.stderr
     modules = json.loads(run.stdout)
     for backend in FURTHER:
-        assert modules[REGISTRY[backend]["second_resource"]["name"]] == modules[backend]
+        assert modules[further_name(backend)] == modules[backend]
     assert modules["scratch"] == "local"  # a subclass: its base class's check
     assert modules["lab"] is None
 
