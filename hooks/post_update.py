@@ -10,8 +10,11 @@ that says how to get out:
   template with the same answers, sees no difference and generates nothing.
 
 It also reports, without failing, files the update deleted that had the person's edits
-(removing a back end deletes its files whatever is in them), and checks of one executor
-copied from an earlier release's readiness module, which `check` no longer needs.
+(removing a back end deletes its files whatever is in them), named resources it removed
+that the person's code still uses, instances executors.py now defines twice (a named
+resource called like one written by hand: validators cannot see the code), and checks
+of one executor copied from an earlier release's readiness module, which `check` no
+longer needs.
 Copier runs it inside the project after the merge (an unversioned migration, stage
 "after").
 
@@ -230,6 +233,79 @@ def report_deleted_edits(answers: dict[str, Any], template: str | None) -> None:
             print(f"  git show HEAD:./{name}")
 
 
+def named_resources(answers: dict[str, Any]) -> list[str]:
+    """The instances the `<backend>_resources` answers make, `<backend>_<NAME>` each."""
+    found = []
+    for backend in answers.get("backends", []):
+        entries = str(answers.get(f"{backend}_resources") or "").split(";")
+        found += [f"{backend}_{e.split(':')[0].strip()}" for e in entries if ":" in e]
+    return found
+
+
+def uses_of(names: list[str]) -> dict[str, list[str]]:
+    """For each name, the Python files (with line numbers) that still mention it."""
+    found: dict[str, list[str]] = {name: [] for name in names}
+    pattern = re.compile(rf"\b({'|'.join(map(re.escape, names))})\b")
+    for name in project_files():
+        if not name.endswith((".py", ".ipynb")):
+            continue
+        try:
+            lines = Path(name).read_text(errors="replace").splitlines()
+        except (OSError, IsADirectoryError):
+            continue
+        for number, line in enumerate(lines, start=1):
+            for used in set(pattern.findall(line)):
+                found[used].append(f"{name}:{number}")
+    return {name: where for name, where in found.items() if where}
+
+
+def report_removed_still_used(before: list[str], after: list[str]) -> None:
+    removed = [name for name in before if name not in after]
+    used = uses_of(removed) if removed else {}
+    for name, where in used.items():
+        print(
+            fill(
+                f"The update removed the named resource {name} from executors.py, but"
+                " your code still uses it: point these lines at another instance, or"
+                " give the entry back to the answer and update again:"
+            ),
+            file=sys.stderr,
+        )
+        for place in where:
+            print(f"  {place}", file=sys.stderr)
+
+
+def defined_twice(package: str) -> dict[str, list[int]]:
+    """Names executors.py assigns more than once at the top, with their lines."""
+    try:
+        tree = ast.parse(Path("src", package, "executors.py").read_text())
+    except (OSError, SyntaxError, ValueError):  # a conflict or an edit: said elsewhere
+        return {}
+    lines: dict[str, list[int]] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    lines.setdefault(target.id, []).append(node.lineno)
+    return {name: where for name, where in lines.items() if len(where) > 1}
+
+
+def report_defined_twice(package: str, generated: list[str]) -> None:
+    for name, lines in defined_twice(package).items():
+        if name not in generated:
+            continue
+        print(
+            fill(
+                f"src/{package}/executors.py now defines {name} twice (lines"
+                f" {', '.join(map(str, lines))}): the update's and one of yours, and the"
+                " last one wins. Rename yours and the code that uses it, or take"
+                " the entry out of the answer and update again."
+            ),
+            file=sys.stderr,
+        )
+
+
 def old_readiness_copies(package: str, backends: list[str]) -> list[str]:
     """Modules in readiness/ of the form earlier releases told people to copy for an
     executor of their own (`executor = executors.NAME`, `async def check()` without an
@@ -298,8 +374,21 @@ def main(answers_file: str, template: str | None = None) -> int:
         print(f"Back ends {'; '.join(changes)}. Now: {', '.join(new)}.")
     else:
         print(f"Back ends unchanged: {', '.join(new)}.")
+    old_named, new_named = named_resources(before), named_resources(after)
+    named_changes = [
+        f"{verb} {', '.join(names)}"
+        for verb, names in (
+            ("added", [n for n in new_named if n not in old_named]),
+            ("removed", [n for n in old_named if n not in new_named]),
+        )
+        if names
+    ]
+    if named_changes:
+        print(f"Named resources {'; '.join(named_changes)}.")
 
     report_deleted_edits(before, template)
+    report_removed_still_used(old_named, new_named)
+    report_defined_twice(package, new + new_named)
     report_old_readiness_copies(package, new)
 
     left = conflicts()

@@ -21,6 +21,7 @@ from questionnaire import (
     BACKENDS,
     CONFIG,
     QUESTIONS,
+    REGISTRY,
     RULES,
     backend_of,
     is_optional,
@@ -115,6 +116,34 @@ _dask_addresses = st.builds(
 )
 
 
+@st.composite
+def named_resources(draw: st.DrawFn, backend: str) -> str:
+    """A `<backend>_resources` answer: NAME: SETTINGS entries, `;` between, spaced any way.
+
+    SETTINGS are sbatch options for slurm, else --KEYWORD=VALUE of the registry's
+    resource_settings, each value from its rule. Entries equal to each other or to the
+    back end's own answers are refused by the validator, and discarded by the tests.
+    """
+    allowed = REGISTRY[backend]["resource_settings"]
+    names = st.from_regex(r"[a-z][a-z0-9_]{0,19}", fullmatch=True)
+    entries = []
+    for name in draw(st.lists(names, min_size=1, max_size=3, unique=True)):
+        if allowed == "sbatch":
+            settings = draw(sbatch_options().filter(str.strip))
+        else:
+            keys = draw(st.lists(st.sampled_from(sorted(allowed)), min_size=1, unique=True))
+            values = [st.from_regex(RULES[allowed[key]]["pattern"], fullmatch=True) for key in keys]
+            settings = " ".join(f"--{k}={draw(v)}" for k, v in zip(keys, values, strict=True))
+        entries.append(f"{name}:{draw(st.sampled_from(['', ' ']))}{settings.strip()}")
+    return draw(st.sampled_from(["; ", ";", " ; "])).join(entries)
+
+
+def parse_named_resources(text: str) -> dict[str, dict[str, str]]:
+    """Each entry's settings by name, as the sbatch options parse."""
+    entries = (entry.partition(":") for entry in text.split(";") if entry.strip())
+    return {name.strip(): parse_sbatch_options(settings) for name, _, settings in entries}
+
+
 def setting(question: str) -> st.SearchStrategy[Any]:
     """Valid answers to one back-end setting; None stands for "press Enter" (the default)."""
     details = QUESTIONS[question]
@@ -122,6 +151,8 @@ def setting(question: str) -> st.SearchStrategy[Any]:
         values = st.one_of(st.just(""), sbatch_options())
     elif question == "dask_scheduler_address":
         values = st.one_of(st.just(""), _dask_addresses)
+    elif question.endswith("_resources"):
+        values = st.one_of(st.just(""), named_resources(backend_of(question)))
     elif "choices" in details:
         values = st.sampled_from(list(details["choices"]))
     else:

@@ -17,6 +17,7 @@ Failures found that way become regular tests below or in test_questions.py.
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import tempfile
@@ -27,8 +28,8 @@ from typing import Any
 import copier
 import pytest
 import yaml
-from answer_strategies import answers, parse_sbatch_options
-from hypothesis import given, reject, settings
+from answer_strategies import answers, parse_named_resources, parse_sbatch_options
+from hypothesis import event, given, reject, settings
 from projects import git, ruff_problems, template_debris, uv_pip
 from questionnaire import BACKENDS, REGISTRY, is_asked, required_answers
 
@@ -87,6 +88,32 @@ def check_executors_build(project: Path, stored: dict[str, Any], project_probe) 
         options.setdefault("parsable", "")  # the plugin adds it to every job's options
         expected = {"parsable": ""} | parse_sbatch_options(stored["slurm_options"])
         assert options == expected, "the options are not what was typed"
+    for backend in backends:
+        check_named_resources(reply, backend, stored)
+
+
+def check_named_resources(reply: dict[str, Any], backend: str, stored: dict[str, Any]) -> None:
+    """Each named resource: an instance of its back end's class, used by its example,
+    with its own settings over its back end's (slurm: option by option)."""
+    named = parse_named_resources(stored.get(f"{backend}_resources") or "")
+    base = reply["executors"][backend]["attributes"]
+    if named:
+        event(f"named resources of {backend}")  # seen with --hypothesis-show-statistics
+    for name, settings in named.items():
+        instance = reply["executors"].get(f"{backend}_{name}")
+        assert instance, f"{backend}_{name} is not in executors.py"
+        assert instance["class"] == REGISTRY[backend]["executor_class"]
+        assert f"{backend}_{name}" in reply["workflows"][backend]["on"]
+        attributes = instance["attributes"]
+        if backend == "slurm":
+            expected = base["options"] | settings  # the plugin's parsable is in both
+            assert attributes["options"] == expected, f"{name}: not the options typed"
+        else:
+            for key, value in settings.items():  # paths as the plugins expand them
+                got = str(attributes.get(key, value))
+                assert got in (value, os.path.expanduser(value)), f"{name} --{key}: {got}"
+        different = {k for k, v in attributes.items() if v != base.get(k)}
+        assert different, f"{backend}_{name} is {backend} again"
 
 
 @given(data=answers())

@@ -26,8 +26,11 @@ def test_generated_project_installs_and_passes_its_own_tests(
 
     assert run.returncode == 0, run.stdout + run.stderr
     assert passed(run.stdout) >= 10 + 4 * len(backends)
-    listed = project.run("-m", "proj_tests", "--list")
-    assert listed.stdout.split() == sorted(backends)
+    listed = project.run("-m", "proj_tests", "--list").stdout.splitlines()
+    resources = dict(line.split(maxsplit=1) for line in listed)
+    assert list(resources) == sorted(backends)
+    # Each runs its sweep on its own back end, summarised on the light one.
+    assert resources == {b: f"on {', '.join(dict.fromkeys(['local', b]))}" for b in backends}
 
 
 def test_own_tests_catch_an_executor_built_beside_an_electron(

@@ -233,6 +233,13 @@ def test_update_at_a_terminal_adds_each_backend_to_a_default_project(
 REFUSED_AT_A_PROMPT = [
     pytest.param("package_name", "json", "json_tools", id="reserved-package-name"),
     pytest.param("ssh_hostname", "alice@login", "login.example.org", id="host-with-user"),
+    pytest.param(
+        "slurm_resources",
+        "gpu --partition=gpu",
+        "gpu: --partition=gpu --gres=gpu:1; bigmem: --partition=bigmem --mem=500G",
+        id="resource-without-colon",
+    ),
+    pytest.param("ssh_resources", "gpu2: --host=x", "gpu2: --hostname=gpu2", id="unknown-keyword"),
 ]
 
 
@@ -263,7 +270,11 @@ def test_a_refused_answer_shows_what_to_type_is_asked_again_and_a_good_one_finis
         finished(terminal)
 
     assert answers_file(project)[question] == good
-    assert (project / "src" / answers_file(project)["package_name"] / "executors.py").is_file()
+    executors = project / "src" / answers_file(project)["package_name"] / "executors.py"
+    if question.endswith("_resources"):  # each entry is an instance of its own
+        names = [entry.split(":")[0].strip() for entry in good.split(";")]
+        assert [n for n in names if f"\n{backend}_{n} = " not in executors.read_text()] == []
+    assert executors.is_file()
 
 
 def test_every_refused_setting_shows_what_to_type_and_the_copy_with_all_backends_finishes(
@@ -333,6 +344,7 @@ def test_ctrl_c_during_an_interactive_update_leaves_the_project_as_committed(
         person = Person(terminal)
         person.choose_backends([*DEFAULT_BACKENDS, "ssh"])
         person.answer("dask_scheduler_address")
+        person.answer("dask_resources")
         person.reach("ssh_hostname")
 
         terminal.send(CTRL_C)
