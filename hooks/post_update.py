@@ -243,7 +243,7 @@ def named_resources(answers: dict[str, Any]) -> list[str]:
 
 
 def uses_of(names: list[str]) -> dict[str, list[str]]:
-    """For each name, the Python files (with line numbers) that still mention it."""
+    """For each name, the lines of Python files that still mention it, as FILE:LINE."""
     found: dict[str, list[str]] = {name: [] for name in names}
     pattern = re.compile(rf"\b({'|'.join(map(re.escape, names))})\b")
     for name in project_files():
@@ -254,7 +254,7 @@ def uses_of(names: list[str]) -> dict[str, list[str]]:
         except (OSError, IsADirectoryError):
             continue
         for number, line in enumerate(lines, start=1):
-            for used in set(pattern.findall(line)):
+            for used in set(pattern.findall(line.partition("#")[0])):  # not in comments
                 found[used].append(f"{name}:{number}")
     return {name: where for name, where in found.items() if where}
 

@@ -37,13 +37,15 @@ UNLOCKED_RELEASE = "f4a118e8302f07a173ba214d05f0ac6bd87c1c2d"
 # The last commit whose readiness modules were one per generated executor, which told
 # people to copy one for an executor of their own.
 NAMED_CHECKS_RELEASE = "65d32b39153a528c13a5d8780c5928431ae20c81"
+# The last commit before named resources (<backend>_resources).
+SINGLE_RESOURCE_RELEASE = "b613ac05f2bd9901c58d5cfbbce08011bef71470"
 # The back ends those releases offered (oci, ecs and awslambda came with the lock).
 OLD_BACKENDS = [b for b in BACKENDS if b not in ("oci", "ecs", "awslambda")]
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A clone of the template: v1.0.0 to v1.3.0 are those releases, v1.4.0 the working
+    """A clone of the template: v1.0.0 to v1.4.0 are those releases, v1.5.0 the working
     tree."""
     parent = tmp_path_factory.mktemp("template")
     releases = {
@@ -51,8 +53,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "v1.1.0": FOLDER_RELEASE,
         "v1.2.0": UNLOCKED_RELEASE,
         "v1.3.0": NAMED_CHECKS_RELEASE,
+        "v1.4.0": SINGLE_RESOURCE_RELEASE,
     }
-    return make_template_clone(parent, tag="v1.4.0", releases=releases)
+    return make_template_clone(parent, tag="v1.5.0", releases=releases)
 
 
 def update_old_project(template: Path, project: Path, options: dict) -> str:
@@ -87,7 +90,7 @@ def test_update_turns_the_old_options_mapping_into_the_same_sbatch_options(
 
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["slurm_options"] == "--partition=debug --time=00:30:00"
-    assert "_commit: v1.4.0" in (project / ".copier-answers.yml").read_text()
+    assert "_commit: v1.5.0" in (project / ".copier-answers.yml").read_text()
     assert options_in(project) == (
         'options={\n        "partition": "debug",\n        "time": "00:30:00",\n    '
     )
@@ -145,9 +148,26 @@ def test_edited_project_from_an_older_release_updates_without_conflicts(
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert {key: answers[key] for key in kept} == kept
     assert (project / "uv.lock").is_file() and (project / "constraints.txt").is_file()
-    fresh = generate(template, tmp_path / "fresh", OLD_BACKENDS, vcs_ref="v1.4.0", **kept)
+    fresh = generate(template, tmp_path / "fresh", OLD_BACKENDS, vcs_ref="v1.5.0", **kept)
     apply_edits(fresh, OLD_BACKENDS)
     assert tree_differences(project, fresh) == []
+
+
+def test_a_project_from_before_named_resources_updates_with_its_instances_unchanged(
+    template: Path, tmp_path: Path
+) -> None:
+    project = generate(template, tmp_path / "project", BACKENDS, vcs_ref="v1.4.0")
+    apply_edits(project, BACKENDS)
+    commit_all(project, "My edits")
+    before = (project / SRC / "executors.py").read_text()
+
+    run = copier_cli("update", "--trust", "--defaults", str(project))
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "No conflicts" in run.stdout and "Named resources" not in run.stdout
+    assert (project / SRC / "executors.py").read_text() == before
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert [answers[f"{b}_resources"] for b in BACKENDS if b != "local"] == [""] * 11
 
 
 # A second partition, written as the release before told: below the marker line, with
