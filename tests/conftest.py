@@ -32,6 +32,7 @@ from services import (
     FRESH_USER,
     LOGIN,
     LOGIN2,
+    LOGIN3,
     SILENT,
     TEST_USER,
     Services,
@@ -230,7 +231,7 @@ def services(
         (home / ".ssh").mkdir(mode=0o700, exist_ok=True)
         shutil.copy(sshd.key_file, home / ".ssh" / "id_ed25519")
         (home / ".ssh" / "config").write_text(
-            "".join(sshd.ssh_config(alias) for alias in (LOGIN, LOGIN2)).replace(
+            "".join(sshd.ssh_config(alias) for alias in (LOGIN, LOGIN2, LOGIN3)).replace(
                 str(sshd.key_file), "~/.ssh/id_ed25519"
             )
             + f"Host {DOWN}\n  HostName 127.0.0.1\n  Port {free_port()}\n"

@@ -70,7 +70,9 @@ def probe(src: str, package: str, backends: list[str], plugin_modules: list[str]
             workflows[backend] = {
                 "tasks": len(data),
                 "on_shared_executors": sum(item in shared_data for item in data),
-                "on": sorted(name for name, item in zip(shared, shared_data) if item in data),
+                "on": sorted(
+                    name for name, item in zip(shared, shared_data, strict=True) if item in data
+                ),
             }
         return {
             "ok": True,

@@ -40,6 +40,7 @@ TEST_USER = "covtest"
 FRESH_USER = "covfresh"  # made anew for each module that uses it: a new account
 LOGIN = "covalent-login"  # the Host alias a user would put in ~/.ssh/config
 LOGIN2 = "covalent-login2"  # a second alias to the same sshd: another machine, as SSH sees it
+LOGIN3 = "covalent-login3"  # a third, for two named resources besides the generated one
 DOWN = "covalent-down"  # an alias for a port where nothing listens
 SILENT = "covalent-silent"  # an alias for a port that accepts and never answers
 SYSTEM_PYTHON = Path("/usr/bin/python3")  # Debian 12: 3.11, same major.minor as the client
@@ -330,6 +331,7 @@ class SlurmCluster:
     conf: Path  # the slurm.conf all client commands read, for every user
     partition: str  # the default partition
     other_partition: str  # a second partition over the same node, as a cluster's debug
+    named_partitions: tuple[str, ...]  # more over the same node, for named resources
     hostname: str
     workdir: Path  # state and logs
     _procs: _Processes = dataclasses.field(repr=False)
@@ -347,7 +349,10 @@ def _node_state(hostname: str) -> str:
 
 @contextlib.contextmanager
 def slurm_cluster(
-    workdir: Path, partition: str = "main", other: str = "debug"
+    workdir: Path,
+    partition: str = "main",
+    other: str = "debug",
+    named: tuple[str, ...] = ("gpu", "bigmem"),
 ) -> Iterator[SlurmCluster]:
     """munged, slurmctld and slurmd: a one-node cluster on 127.0.0.1, one per machine.
 
@@ -399,7 +404,7 @@ ReturnToService=2
 {node} NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName={partition} Nodes={hostname} Default=YES MaxTime=INFINITE State=UP
 PartitionName={other} Nodes={hostname} MaxTime=INFINITE State=UP
-"""
+""" + "".join(f"PartitionName={n} Nodes={hostname} MaxTime=INFINITE State=UP\n" for n in named)
         (workdir / "slurm.conf").write_text(text)
         backup = workdir / "slurm.conf.orig"
         if SLURM_CONF.exists() and _MARK not in SLURM_CONF.read_text():
@@ -414,14 +419,14 @@ PartitionName={other} Nodes={hostname} MaxTime=INFINITE State=UP
             procs.start("slurmctld", ["/usr/sbin/slurmctld", "-D", "-f", SLURM_CONF])
             procs.start("slurmd", ["/usr/sbin/slurmd", "-D", "-f", SLURM_CONF])
             procs.wait(f"Slurm node {hostname}", lambda: _node_state(hostname) == "IDLE", 30)
-            yield SlurmCluster(SLURM_CONF, partition, other, hostname, workdir, procs)
+            yield SlurmCluster(SLURM_CONF, partition, other, named, hostname, workdir, procs)
         finally:
             try:
                 # slurmstepd ignores SIGTERM: cancel jobs the normal way while we still can
                 ctld = procs.procs.get("slurmctld")
                 with contextlib.suppress(subprocess.SubprocessError):
                     if ctld and ctld.poll() is None:
-                        cancel = ["scancel", "-p", f"{partition},{other}"]
+                        cancel = ["scancel", "-p", ",".join([partition, other, *named])]
                         subprocess.run(cancel, capture_output=True, timeout=9)
                 procs.stop_all(grace=1)
             finally:

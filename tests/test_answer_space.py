@@ -99,19 +99,20 @@ def check_named_resources(reply: dict[str, Any], backend: str, stored: dict[str,
     base = reply["executors"][backend]["attributes"]
     if named:
         event(f"named resources of {backend}")  # seen with --hypothesis-show-statistics
-    for name, settings in named.items():
+    for name, own in named.items():
         instance = reply["executors"].get(f"{backend}_{name}")
         assert instance, f"{backend}_{name} is not in executors.py"
         assert instance["class"] == REGISTRY[backend]["executor_class"]
         assert f"{backend}_{name}" in reply["workflows"][backend]["on"]
         attributes = instance["attributes"]
         if backend == "slurm":
-            expected = base["options"] | settings  # the plugin's parsable is in both
+            expected = base["options"] | own  # the plugin's parsable is in both
             assert attributes["options"] == expected, f"{name}: not the options typed"
         else:
-            for key, value in settings.items():  # paths as the plugins expand them
+            for key, value in own.items():  # paths as the plugins expand them
                 got = str(attributes.get(key, value))
-                assert got in (value, os.path.expanduser(value)), f"{name} --{key}: {got}"
+                expanded = os.path.expanduser(value)
+                assert got in (value, expanded, os.path.normpath(expanded)), f"{name} --{key}"
         different = {k for k, v in attributes.items() if v != base.get(k)}
         assert different, f"{backend}_{name} is {backend} again"
 

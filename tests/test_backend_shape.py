@@ -107,7 +107,8 @@ def named_resource_problems(name: str, entry: dict) -> list[str]:
         return [f"{name}: resource_settings and second_resource go together"]
     problems = []
     if set(second) != {"name", "settings", "what"} or "_" in second["name"][:1]:
-        problems.append(f"{name}: second_resource takes name (NAME, not {name}_NAME), settings, what")
+        wanted = f"name (NAME, not {name}_NAME), settings, what"
+        problems.append(f"{name}: second_resource takes {wanted}")
     if settings != "sbatch":
         if not isinstance(settings, dict):
             return [f"{name}: resource_settings is sbatch or a mapping of keyword to rule"]

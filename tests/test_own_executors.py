@@ -129,9 +129,7 @@ def installed(project: Path, stack_python: Path, tmp_path_factory: pytest.TempPa
 def test_readme_shows_a_further_resource_for_each_back_end_but_local(project: Path) -> None:
     blocks = further_resources((project / "README.md").read_text())
     names = [executor_instances(block) for block in blocks]
-    expected = [
-        [(further_name(b), REGISTRY[b]["executor_class"])] for b in FURTHER
-    ]
+    expected = [[(further_name(b), REGISTRY[b]["executor_class"])] for b in FURTHER]
     assert names == expected
     assert FURTHER == [b for b in BACKENDS if b != "local"]
 

@@ -2,8 +2,8 @@
 
 A project of local, ssh and slurm for the test user gets three resources of its own
 below the "Your own executors" line, the way its README shows: `slurm_debug`, the test
-cluster's second partition with a virtualenv of its own; `slurm_gpu`, a partition the
-cluster does not have; and `ssh_second`, the test sshd through a second Host alias with
+cluster's second partition with a virtualenv of its own; `slurm_gpu`, an A100 partition
+the cluster does not have; and `ssh_second`, the test sshd through a second Host alias with
 a virtualenv of its own. The own virtualenvs do not exist at first, so `check` must name
 what each of those lacks while the generated resources stay ready; `setup` by name makes
 them (with the uv on the test user's PATH), and a workflow on each completes.
@@ -38,13 +38,13 @@ slurm_debug = ct.executor.SlurmExecutor(
     bashrc_path=slurm_venv("~/.venvs/slurm_debug"),
 )
 
-# A GPU partition, which this cluster does not have.
+# An A100 partition, which this cluster does not have.
 slurm_gpu = ct.executor.SlurmExecutor(
     address="{login}",
     username="{user}",
     ssh_key_file="~/.ssh/id_ed25519",
     remote_workdir="covalent-workdir",
-    options={{"partition": "gpu"}},
+    options={{"partition": "a100"}},
     bashrc_path=slurm_venv("{venv}"),
 )
 
@@ -160,7 +160,7 @@ def test_check_names_what_only_the_own_resources_lack(steps: dict[str, Step]) ->
     assert seen["slurm_debug"].startswith("NOT READY: a job's python on ")
     assert "cannot source ~/.venvs/slurm_debug/covalent-job-env.sh" in seen["slurm_debug"]
     assert f"Fix: python -m {PACKAGE} setup slurm_debug." in seen["slurm_debug"]
-    assert seen["slurm_gpu"].startswith("NOT READY: no partition gpu on the cluster (there: ")
+    assert seen["slurm_gpu"].startswith("NOT READY: no partition a100 on the cluster (there: ")
     expected = f"NOT READY: no Python ~/.venvs/ssh_second/bin/python on {TEST_USER}@{LOGIN2}"
     assert seen["ssh_second"].startswith(expected)
     assert f"Fix: python -m {PACKAGE} setup ssh_second." in seen["ssh_second"]

@@ -19,9 +19,21 @@ import pytest
 from commands import Dispatch
 from projects import InstalledProject, Installer, private_copy
 from questionnaire import REGISTRY
-from services import DOWN, LOGIN, TEST_USER, Services
+from services import DOWN, LOGIN, LOGIN2, LOGIN3, TEST_USER, Services
 
 DOWN_SETTING = {"ssh": "ssh_hostname", "slurm": "slurm_address"}  # where DOWN goes
+# The named resources of the "named" projects: the test cluster's other partitions, and
+# the test sshd through two more Host aliases (to SSH, two more machines).
+NAMED = {
+    "slurm": "gpu: --partition=gpu --time=00:20:00; bigmem: --partition=bigmem --mem=256M",
+    "ssh": f"gpu2: --hostname={LOGIN2}; gpu3: --hostname={LOGIN3}",
+}
+NAMED_INSTANCES = {
+    "slurm": {"slurm_gpu": "gpu", "slurm_bigmem": "bigmem"},  # and the partition of each
+    "ssh": {"ssh_gpu2": None, "ssh_gpu3": None},
+}
+# Each project is one of these: as generated, with an unreachable host, or with NAMED.
+VARIANTS = ["up", "named", "down"]
 
 
 def settings(backend: str, services: Services) -> dict[str, object]:
@@ -72,33 +84,41 @@ def workflow() -> int:
 
 
 def make_project(
-    rendered, install, tmp_path: Path, services: Services, backend: str, reachable: bool = True
+    rendered, install, tmp_path: Path, services: Services, backend: str, variant: str = "up"
 ) -> tuple[InstalledProject, str]:
     """Generate, set up as the README says, install; return the installed project.
 
-    Unless `reachable`, the back end's host is an alias where nothing listens."""
-    package = f"real_{backend}" if reachable else f"real_{backend}_down"
-    answers = settings(backend, services) | ({} if reachable else {DOWN_SETTING[backend]: DOWN})
+    In variant "down" the back end's host is an alias where nothing listens; in "named"
+    the project has the named resources NAMED gives."""
+    package = f"real_{backend}" if variant == "up" else f"real_{backend}_{variant}"
+    answers = settings(backend, services)
+    if variant == "down":
+        answers[DOWN_SETTING[backend]] = DOWN
+    if variant == "named":
+        answers[f"{backend}_resources"] = NAMED[backend]
     path = private_copy(rendered([backend], package_name=package, **answers), tmp_path)
     (path / "src" / package / "workflows" / "broken.py").write_text(
         BROKEN.format(package=package, backend=backend)
     )
     project = install(path, env=services.server.env)
-    if reachable and backend == "slurm":
-        # README: `python -m PACKAGE setup slurm` writes the job script into the venv
+    if variant != "down" and backend == "slurm":
+        # README: `python -m PACKAGE setup NAME` writes the job script into the venv
         # (not while a job of another project reads it: a job of an unreachable one never
-        # does). The venv is there already: setup changes nothing else.
-        run = project.run("-m", package, "setup", "slurm")
-        assert run.returncode == 0, run.stdout + run.stderr
+        # does, and a script that is right already is not written again). The venv is
+        # there already: setup changes nothing else.
+        for name in ["slurm", *(NAMED_INSTANCES["slurm"] if variant == "named" else [])]:
+            run = project.run("-m", package, "setup", name)
+            assert run.returncode == 0, run.stdout + run.stderr
     return project, package
 
 
 SLOWEST = ["hpc", "slurm", "ssh", "dask", "local"]
-# What each test dispatches, by its name and back end: (back end, reachable, workflow).
+# What each test dispatches, by its name and back end: (back end, variant, workflow).
 DISPATCHED = {
-    "test_workflow_completes_on_the_real_backend": lambda b: (b, True, b),
-    "test_electron_that_raises_comes_back_failed_with_its_error": lambda b: (b, True, "broken"),
-    "test_unreachable_host_fails_in_bounded_time_naming_the_backend": lambda b: (b, False, b),
+    "test_workflow_completes_on_the_real_backend": lambda b: (b, "up", b),
+    "test_electron_that_raises_comes_back_failed_with_its_error": lambda b: (b, "up", "broken"),
+    "test_unreachable_host_fails_in_bounded_time_naming_the_backend": lambda b: (b, "down", b),
+    "test_named_resources_each_run_their_task_where_they_say": lambda b: (b, "named", b),
 }
 
 
@@ -109,12 +129,12 @@ def dispatches(
     rendered,
     stack_python: Path,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[dict[tuple[str, bool, str], Dispatch]]:
+) -> Iterator[dict[tuple[str, str, str], Dispatch]]:
     """Every dispatch the selected tests of this module check, all started at once.
 
     Each mostly waits on a remote side (an SSH login, a Slurm job, the HPC plugin's poll
     of at least 30 s), so together they take as long as the slowest, not the sum. Each
-    test then checks its own dispatch, by (back end, reachable, workflow).
+    test then checks its own dispatch, by (back end, variant, workflow).
     """
     keys = sorted(
         {
@@ -125,10 +145,11 @@ def dispatches(
     )
     root = tmp_path_factory.mktemp("dispatches")
     installer = Installer(stack_python, root / "covalent")
-    started: dict[tuple[str, bool, str], Dispatch] = {}
+    started: dict[tuple[str, str, str], Dispatch] = {}
     try:
         # The slowest first, so that they run while the others are installed.
-        projects = sorted({k[:2] for k in keys}, key=lambda k: (SLOWEST.index(k[0]), not k[1]))
+        by_speed = lambda k: (SLOWEST.index(k[0]), VARIANTS.index(k[1]))  # noqa: E731
+        projects = sorted({k[:2] for k in keys}, key=by_speed)
         for backend, up in projects:
             project, package = make_project(
                 rendered, installer.install, root / f"{backend}-{up}", services, backend, up
@@ -156,7 +177,7 @@ REAL_BACKENDS = [name for name, entry in REGISTRY.items() if entry["tested"] == 
 def test_workflow_completes_on_the_real_backend(
     dispatches, services: Services, backend: str
 ) -> None:
-    dispatch = dispatches[backend, True, backend]
+    dispatch = dispatches[backend, "up", backend]
     run, seconds = dispatch.result()
     print(f"\n{backend}: dispatch to COMPLETED in {seconds:.1f} s (with the others)")
 
@@ -173,6 +194,31 @@ def test_workflow_completes_on_the_real_backend(
         assert ran_on["slurm_job_id"] is None
     if backend == "dask":
         assert tasks_seen_by_scheduler(dispatch.project, services.dask_address) >= 5
+
+
+@pytest.mark.parametrize("backend", ["ssh", "slurm"])
+def test_named_resources_each_run_their_task_where_they_say(
+    dispatches, services: Services, backend: str
+) -> None:
+    """The example of a back end with named resources: the sweep on the back end's own
+    instance, one refinement on each named one; each task says where it ran."""
+    run, seconds = dispatches[backend, "named", backend].result()
+    print(f"\n{backend} with {NAMED[backend]}: COMPLETED in {seconds:.1f} s (with the others)")
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Status: COMPLETED" in run.stdout
+    result = output(run)
+    assert result["summary"] == {"points": 4, "mean": 3.5, "max": 9}
+    assert sorted(result["refined"]) == sorted(NAMED_INSTANCES[backend])
+    own = services.slurm.partition if backend == "slurm" else None
+    refined = result["refined"]
+    partitions = {name: step["ran_on"]["slurm_partition"] for name, step in refined.items()}
+    print(f"partitions: {backend} {result['ran_on']['slurm_partition']}, {partitions}")
+    assert result["ran_on"]["slurm_partition"] == own
+    assert partitions == NAMED_INSTANCES[backend]
+    for name, step in refined.items():
+        assert step["best"] == 9, name
+        assert step["ran_on"]["user"] == TEST_USER, name  # it crossed the SSH login
 
 
 def tasks_seen_by_scheduler(project: InstalledProject, address: str) -> int:
@@ -192,7 +238,7 @@ def tasks_seen_by_scheduler(project: InstalledProject, address: str) -> int:
 
 @pytest.mark.parametrize("backend", ["dask", "ssh", "slurm", "hpc"])
 def test_electron_that_raises_comes_back_failed_with_its_error(dispatches, backend: str) -> None:
-    run, seconds = dispatches[backend, True, "broken"].result()
+    run, seconds = dispatches[backend, "up", "broken"].result()
     print(f"\n{backend}: failing electron reported in {seconds:.1f} s (with the others)")
 
     assert run.returncode == 1
@@ -205,7 +251,7 @@ def test_electron_that_raises_comes_back_failed_with_its_error(dispatches, backe
 def test_unreachable_host_fails_in_bounded_time_naming_the_backend(
     dispatches, backend: str
 ) -> None:
-    run, seconds = dispatches[backend, False, backend].result()
+    run, seconds = dispatches[backend, "down", backend].result()
     print(f"\n{backend}: unreachable host reported in {seconds:.1f} s (with the others)")
 
     assert run.returncode == 1
