@@ -10,11 +10,13 @@ runs are in tests/test_real_backends.py.
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
 from projects import ruff_problems, template_debris
-from questionnaire import BACKENDS, REGISTRY
+from questionnaire import BACKENDS, QUESTIONS, REGISTRY
 
 PACKAGE = "named_resources"
 NAMED = [b for b in BACKENDS if "resource_settings" in REGISTRY[b]]
@@ -36,6 +38,39 @@ def project(rendered) -> Path:
 
 def test_every_back_end_but_local_takes_named_resources() -> None:
     assert NAMED == [b for b in BACKENDS if b != "local"]
+
+
+def test_each_resource_keyword_is_an_answer_or_has_its_plugins_default(
+    stack_python: Path,
+) -> None:
+    """The validator refuses a resource equal to its back end's instance by comparing
+    each keyword with the answer that sets it or, where none does, the plugin's own
+    default, which the registry copies: a plugin release that changes it must fail here."""
+    code = (
+        "import json, sys, warnings; warnings.simplefilter('ignore'); import covalent\n"
+        "from covalent.executor import _executor_manager as m\n"
+        "print(json.dumps({k: getattr(sys.modules.get(c.__module__), "
+        "'_EXECUTOR_PLUGIN_DEFAULTS', {})\n"
+        "    for k, c in m.executor_plugins_map.items()}, default=str))"
+    )
+    run = subprocess.run([stack_python, "-c", code], capture_output=True, text=True, check=True)
+    plugin_defaults = json.loads(run.stdout.splitlines()[-1])
+    for backend in NAMED:
+        keywords = REGISTRY[backend]["resource_settings"]
+        if keywords == "sbatch":
+            continue
+        defaults = REGISTRY[backend].get("resource_defaults", {})
+        for keyword in keywords:
+            answer = keyword if keyword.startswith(f"{backend}_") else f"{backend}_{keyword}"
+            if answer in QUESTIONS:
+                assert keyword not in defaults, f"{backend}: {keyword} is the answer {answer}"
+            else:
+                assert keyword in defaults, f"{backend}: --{keyword} has no answer and no default"
+                assert defaults[keyword] == str(plugin_defaults[backend][keyword]), (
+                    f"{backend}: the plugin's default of {keyword} is now "
+                    f"{plugin_defaults[backend][keyword]!r}"
+                )
+        assert set(defaults) <= set(keywords), f"{backend}: a default of no keyword"
 
 
 def test_named_resources_render_lint_clean(project: Path, ruff: Path) -> None:
