@@ -109,6 +109,14 @@ def make_project(
         for name in ["slurm", *(NAMED_INSTANCES["slurm"] if variant == "named" else [])]:
             run = project.run("-m", package, "setup", name)
             assert run.returncode == 0, run.stdout + run.stderr
+    if variant == "named":  # every named resource is ready, as its back end's is
+        run = project.run("-m", package, "check", timeout=300)
+        print(f"\n$ python -m {package} check\n{run.stdout}")
+        names = [backend, *NAMED_INSTANCES[backend]]
+        assert [line.split(": ")[:2] for line in run.stdout.splitlines()[:-1]] == [
+            [name, "ready"] for name in names
+        ], run.stdout + run.stderr
+        assert run.returncode == 0
     return project, package
 
 
