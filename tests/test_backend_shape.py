@@ -46,6 +46,7 @@ OPTIONAL_FIELDS = {
     "task_image",
     "resource_settings",
     "second_resource",
+    "resource_defaults",
     "workarounds",
 }
 # The helpers workarounds.py defines, which executor blocks may call.
