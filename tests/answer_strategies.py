@@ -11,6 +11,7 @@ Importing this module also loads the Hypothesis profile the tests run with (belo
 from __future__ import annotations
 
 import os
+import re
 import string
 from typing import Any
 
@@ -89,6 +90,19 @@ package_names = st.from_regex(r"[a-z][a-z0-9_]{0,59}", fullmatch=True).filter(
 descriptions = free_text(200)
 
 
+# An option's value; "--" and a letter in it is an option run into it, which is refused.
+_sbatch_values = st.from_regex(r"[A-Za-z0-9_.,:=/@+%-]{1,40}", fullmatch=True).filter(
+    lambda value: not re.search("--[a-z]", value)
+)
+
+
+def rule_values(rule: str) -> st.SearchStrategy[str]:
+    """Answers that match a rule's pattern; without a path run into another (its glued)."""
+    values = st.from_regex(RULES[rule]["pattern"], fullmatch=True)
+    glued = RULES[rule].get("glued")
+    return values.filter(lambda value: not re.search(glued, value)) if glued else values
+
+
 @st.composite
 def sbatch_options(draw: st.DrawFn) -> str:
     """Long options as Slurm users type them, flags included, spaced any way."""
@@ -97,7 +111,7 @@ def sbatch_options(draw: st.DrawFn) -> str:
     )
     options = []
     for name in names:
-        value = draw(st.none() | st.from_regex(r"[A-Za-z0-9_.,:=/@+%-]{1,40}", fullmatch=True))
+        value = draw(st.none() | _sbatch_values)
         options.append(f"--{name}" if value is None else f"--{name}={value}")
     spaces = draw(st.lists(st.sampled_from([" ", "  "]), min_size=len(options) + 1))
     return spaces[0].lstrip() + "".join(o + s for o, s in zip(options, spaces[1:], strict=False))
@@ -132,7 +146,7 @@ def named_resources(draw: st.DrawFn, backend: str) -> str:
             settings = draw(sbatch_options().filter(str.strip))
         else:
             keys = draw(st.lists(st.sampled_from(sorted(allowed)), min_size=1, unique=True))
-            values = [st.from_regex(RULES[allowed[key]]["pattern"], fullmatch=True) for key in keys]
+            values = [rule_values(allowed[key]) for key in keys]
             settings = " ".join(f"--{k}={draw(v)}" for k, v in zip(keys, values, strict=True))
         entries.append(f"{name}:{draw(st.sampled_from(['', ' ']))}{settings.strip()}")
     return draw(st.sampled_from(["; ", ";", " ; "])).join(entries)
@@ -158,7 +172,7 @@ def setting(question: str) -> st.SearchStrategy[Any]:
     else:
         rule = rule_of(question)
         assert rule, f"no strategy for {question}: its validator names no rule"
-        values = st.from_regex(RULES[rule]["pattern"], fullmatch=True)
+        values = rule_values(rule)
         if is_optional(question):
             values = st.one_of(st.just(""), values)
     return values if is_required(question) else st.one_of(st.none(), values)

@@ -41,7 +41,7 @@ BAD_ANSWERS = [
     ("description", "two\nlines", "Use plain words on one line"),
     ("description", 'a "quoted" word', "Use plain words; no double quotes"),
     ("description", "x" * 201, "Keep it to 200 characters; it has 201"),
-    ("backends", [], "Choose at least one back end"),
+    ("backends", [], "Tick at least one (space bar); e.g. local, then Enter"),
     ("dask_scheduler_address", "10.0.0.5:8786", "Type tcp://HOST:PORT"),
     ("dask_scheduler_address", "tcp://10.0.0.5:99999", "Use a port 1 to 65535"),
     ("ssh_hostname", "alice@login", "Type just the host name or alias; no user@"),
@@ -63,6 +63,16 @@ BAD_ANSWERS = [
     ("slurm_options", "--time=1:00 --time=2:00", "Give each option once; --time is there twice"),
     ("slurm_options", "--comment=" + "x" * 80, "Keep options short; --comment is over 80"),
     ("slurm_options", "--time=1\t--mem=4G", "Type the options on one line"),
+    # Typed onto the offered default without clearing it: two values run together.
+    ("slurm_options", "--time=00:30:00--partition=gpu", "Use a space between options; --time ran"),
+    ("ssh_key_file", "~/.ssh/id_ed25519~/.ssh/hpc", "Give one path; this is two run together"),
+    ("ec2_ssh_key_file", "~/.ssh/id_ed25519/home/al/k.pem", "Give one path; this is two run"),
+    ("oci_ssh_key_file", "~/.oci/covalent_oci_plugin_key/k", "Give one path; this is two run"),
+    ("slurm_venv", "~/.venvs/pkg~/.venvs/other", "Give one path; this is two run together"),
+    ("ssh_python_path", "~/.venvs/x/bin/python/usr/bin/python3", "Give one path; this is two"),
+    ("ssh_python_path", "python3/usr/bin/python3", "Give one path; this is two run together"),
+    ("hpc_remote_python_exe", "/home/a/bin/python/opt/bin/python", "Give one path; this is two"),
+    ("oci_config_file", "~/.oci/config~/.oci/mine", "Give one path; this is two run together"),
     ("slurm_conda_env", "my env", "Use letters, digits, ._- only"),
     ("slurm_venv", "~/my venv", "Use letters, digits ._/~+-"),
     ("hpc_remote_python_exe", "python3", "Type an absolute path"),
@@ -120,4 +130,19 @@ BAD_ANSWERS = [
     ("dask_resources", "big: --scheduler_address=x:1", "Give another value; big --scheduler"),
     ("oci_resources", "gpu: --availability_domain", "Give each setting a value;"),
     ("azurebatch_resources", "gpu: --pool_id=a b", "Write --KEYWORD=VALUE; not b in gpu"),
+    ("slurm_resources", "gpu: --time=1:00--gres=gpu:1", "Use a space between options; --time ran"),
+    ("ssh_resources", "k: --ssh_key_file=~/.ssh/a~/.ssh/b", "Give one path; k --ssh_key_file has"),
 ]
+
+# Where a prompt says more than --defaults can: the whole message at a prompt, where what
+# was typed went onto the end of the offered default (Copier leaves it until cleared).
+AT_A_PROMPT = {
+    ("slurm_options", "--time=00:30:00--partition=gpu"): (
+        "Clear it first (Ctrl-U); --time ran into --partition"
+    ),
+    **{
+        (question, value): "Clear it first (Ctrl-U); what you typed was added to the offered path"
+        for question, value, start in BAD_ANSWERS
+        if start.startswith("Give one path; this is")
+    },
+}

@@ -135,3 +135,33 @@ def answers_for(backends: list[str], **extra: Any) -> dict[str, Any]:
     unknown = set(answers) - set(CONFIG)
     assert not unknown, f"not questions in copier.yml: {unknown}"  # copie ignores them
     return answers
+
+
+# Copier's validation toolbar at a prompt: this, then the message, on one line.
+TOOLBAR = "Validation error for question '{}': "
+# Words a line cut short must not end on: the reader needs what came after them.
+DANGLING = ("e.g.", "or", "and", "not", "no", "the", "a", "an", "of", "to", "in", "is", "with")
+
+
+def unreadable(line: str, question: str, message: str, columns: int = 80) -> str:
+    """Why a toolbar `line` for `question` does not read as `message` (or as a message
+    that starts with it), or "" when it does: within `columns`, Copier's prefix, then the
+    message up to a whole word that neither dangles nor cuts what to type (the message
+    up to its first "; ").
+    """
+    prefix = TOOLBAR.format(question)
+    shown = line.removeprefix(prefix)
+    if len(line) > columns:
+        return f"{len(line)} columns"
+    if not line.startswith(prefix) or not shown:
+        return "no message after the prefix"
+    if not (message.startswith(shown) or shown.startswith(message)):
+        return "not the message"
+    after = message[len(shown) : len(shown) + 1] if message.startswith(shown) else ""
+    if after not in ("", " ", ";", ",", ":"):
+        return "ends inside a word"
+    if shown.split()[-1] in DANGLING or shown[-1] in ";,:(":
+        return f"ends on {shown.split()[-1]!r}"
+    if len(shown) < len(message.split("; ")[0]):
+        return "what to type is cut"
+    return ""

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import ast
+import functools
 import keyword
 import re
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import copier
 import pytest
-from bad_answers import BAD_ANSWERS
+import yaml
+from bad_answers import AT_A_PROMPT, BAD_ANSWERS
 from packaging.specifiers import SpecifierSet
-from questionnaire import CONFIG, QUESTIONS, REPO, RULES, answers_for, backend_of, rule_of
+from questionnaire import (
+    CONFIG,
+    QUESTIONS,
+    REPO,
+    RULES,
+    TOOLBAR,
+    answers_for,
+    backend_of,
+    rule_of,
+    unreadable,
+)
 
 TEMPLATE = REPO / "template"
 
@@ -44,7 +58,7 @@ def copy_with(template_files: Path, tmp_path: Path, **answers: object) -> Path:
 
 
 # Each message starts by saying what to do.
-FIRST_WORDS = ("Type", "Use", "Choose", "Keep", "Give", "Write", "Pass")
+FIRST_WORDS = ("Type", "Use", "Choose", "Keep", "Give", "Write", "Pass", "Tick", "Clear")
 
 
 def fits_the_toolbar(question: str, message: str) -> bool:
@@ -59,21 +73,56 @@ def fits_the_toolbar(question: str, message: str) -> bool:
     )
 
 
-@pytest.mark.parametrize(("question", "value", "expected"), BAD_ANSWERS)
-def test_bad_answer_is_refused_with_what_to_type_first_in_80_columns(
-    template_files: Path, tmp_path: Path, question: str, value: object, expected: str
-) -> None:
-    backend = backend_of(question) or "local"
-    answers = {"backends": [backend], question: value}
+@pytest.fixture(scope="module")
+def prompt_answers(template_files: Path, tmp_path_factory: pytest.TempPathFactory):
+    """`prompt_answers(backend)`: every answer a person gives for a project with that
+    back end (the defaults taken), read from a project made once per back end. Passed
+    as data without --defaults, they leave Copier nothing to ask: a bad one among them
+    gets the message a prompt's toolbar shows."""
+
+    @functools.cache
+    def answers(backend: str) -> dict[str, Any]:
+        project = copy_with(template_files, tmp_path_factory.mktemp(backend), backends=[backend])
+        stored = yaml.safe_load((project / ".copier-answers.yml").read_text())
+        return {name: value for name, value in stored.items() if not name.startswith("_")}
+
+    return answers
+
+
+def refusal(template_files: Path, destination: Path, question: str, **options: Any) -> str:
+    """The message Copier gives when `question` is refused, after its prefix."""
     with pytest.raises(ValueError, match=f"question '{question}'") as error:
-        copy_with(template_files, tmp_path, **answers)
-    message = str(error.value).split(f"question '{question}': ", 1)[1]
+        copier.run_copy(
+            str(template_files), destination, unsafe=True, quiet=True, skip_tasks=True, **options
+        )
+    assert not destination.exists(), "a refused answer must leave nothing behind"
+    return str(error.value).split(TOOLBAR.format(question), 1)[1]
+
+
+@pytest.mark.parametrize(("question", "value", "expected"), BAD_ANSWERS)
+def test_bad_answer_is_refused_with_what_to_type_first_and_reads_to_a_word_at_a_prompt(
+    template_files: Path,
+    tmp_path: Path,
+    prompt_answers: Callable[[str], dict[str, Any]],
+    question: str,
+    value: object,
+    expected: str,
+) -> None:
+    """Under --defaults the message is whole (on its own line, at most 80 columns); at a
+    prompt, after Copier's prefix in an 80-column toolbar, it ends at a whole word."""
+    backend = backend_of(question) or "local"
+    answers = {**answers_for([backend]), question: value}
+    message = refusal(template_files, tmp_path / "project", question, data=answers, defaults=True)
     assert message.startswith(expected)
     assert message.split()[0] in FIRST_WORDS
     assert len(message) <= 80, f"{len(message)} columns: {message}"
-    if not message.startswith("Pass --data"):  # that one only ever shows without a prompt
-        assert fits_the_toolbar(question, message), message
-    assert not (tmp_path / "project").exists(), "a refused answer must leave nothing behind"
+    if message.startswith("Pass --data"):  # that one only ever shows without a prompt
+        return
+    assert fits_the_toolbar(question, message), message
+    typed = {**prompt_answers(backend), question: value}
+    shown = TOOLBAR.format(question) + refusal(template_files, tmp_path / "p", question, data=typed)
+    at_a_prompt = next((m for row, m in AT_A_PROMPT.items() if row == (question, value)), message)
+    assert unreadable(shown, question, at_a_prompt) == "", shown
 
 
 def test_every_rule_says_what_to_type_in_80_columns_and_its_example_passes() -> None:

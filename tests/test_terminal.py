@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from bad_answers import BAD_ANSWERS
+from bad_answers import AT_A_PROMPT, BAD_ANSWERS
 from projects import COPIER, executor_instances, generate, git, ruff_problems
 from questionnaire import (
     BACKENDS,
@@ -24,11 +24,13 @@ from questionnaire import (
     QUESTIONS,
     REGISTRY,
     RULES,
+    TOOLBAR,
     backend_of,
     is_asked,
     is_required,
     required_answers,
     rule_of,
+    unreadable,
 )
 from terminal import BACKSPACE, CLEAR_LINE, COLUMNS, CTRL_C, DOWN, ENTER, SPACE, Terminal
 
@@ -38,12 +40,6 @@ GENERAL = ["project_name", "package_name", "description"]
 SETTINGS = [name for name in QUESTIONS if name not in [*GENERAL, "backends"]]
 # Checkbox label of each back end, as Copier renders it from the registry.
 LABELS = {value: label for label, value in CHOICES.items()}
-TOOLBAR = "Validation error for question '{}': "
-
-
-def toolbar(question: str, message: str) -> str:
-    """Copier's validation toolbar for `message`, as an 80-column terminal shows it."""
-    return (TOOLBAR.format(question) + message)[:COLUMNS].rstrip()
 
 
 class Person:
@@ -240,6 +236,19 @@ REFUSED_AT_A_PROMPT = [
         id="resource-without-colon",
     ),
     pytest.param("ssh_resources", "gpu2: --host=x", "gpu2: --hostname=gpu2", id="unknown-keyword"),
+    # Typed at the end of the offered default, not cleared first: only the rest is typed.
+    pytest.param(
+        "slurm_options",
+        "--time=00:30:00--partition=gpu",
+        "--partition=gpu --time=00:30:00",
+        id="option-typed-onto-the-default",
+    ),
+    pytest.param(
+        "ssh_key_file",
+        "~/.ssh/id_ed25519~/.ssh/hpc",
+        "~/.ssh/hpc",
+        id="path-typed-onto-the-default",
+    ),
 ]
 
 
@@ -247,7 +256,11 @@ REFUSED_AT_A_PROMPT = [
 def test_a_refused_answer_shows_what_to_type_is_asked_again_and_a_good_one_finishes(
     template_clone: Path, tmp_path: Path, question: str, bad: str, good: str
 ) -> None:
-    expected = next(start for name, value, start in BAD_ANSWERS if (name, value) == (question, bad))
+    expected = AT_A_PROMPT.get((question, bad)) or next(
+        start for name, value, start in BAD_ANSWERS if (name, value) == (question, bad)
+    )
+    offered = str(QUESTIONS[question]["default"])
+    typed_bad = bad.removeprefix(offered) if bad.startswith(offered) else CLEAR_LINE + bad
     backend = backend_of(question)
     backends = [backend] if backend else DEFAULT_BACKENDS
     project = tmp_path / "project"
@@ -257,9 +270,9 @@ def test_a_refused_answer_shows_what_to_type_is_asked_again_and_a_good_one_finis
         def answer(name: str, typed: str = "") -> None:
             person.reach(name)
             if name == question:
-                terminal.send(CLEAR_LINE + bad + ENTER)
+                terminal.send(typed_bad + ENTER)
                 line = person.refused(name, quiet=1)
-                assert line.startswith(toolbar(name, expected)), line
+                assert unreadable(line, name, expected) == "", line
                 typed = CLEAR_LINE + good
             person.enter(typed)
 
@@ -301,10 +314,10 @@ def test_every_refused_setting_shows_what_to_type_and_the_copy_with_all_backends
             person.terminal.send("?")
         if rule or is_required(name):
             message = RULES[rule or ""]["expect"]
-            what_to_type = TOOLBAR.format(name) + message.split("; ")[0]
             line = person.refused(name)
-            if line != toolbar(name, message) or not line.startswith(what_to_type):
-                cut.append(f"{name}:\n  shown: {line}\n  whole: {TOOLBAR.format(name)}{message}")
+            if why := unreadable(line, name, message):
+                whole = TOOLBAR.format(name) + message
+                cut.append(f"{name}: {why}\n  shown: {line}\n  whole: {whole}")
             if not is_required(name):
                 person.terminal.send(BACKSPACE)
         person.enter(typed)
