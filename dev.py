@@ -1,6 +1,7 @@
 """Set-up for copier-covalent in one command each; needs only Python 3.10+ and git.
 
     python3 dev.py demo    # generate a demo project and run its workflow on Covalent
+    python3 dev.py demo --stop  # stop the demo's Covalent server, from any directory
     python3 dev.py test    # run the template's test suite (extra arguments go to pytest)
     python3 dev.py lock    # re-lock the tested stack after a pin changed (includes/stack/)
     python3 dev.py refresh # re-lock to the newest versions the pins allow, run the suite
@@ -11,6 +12,7 @@ version includes/backends.yml pins, then requirements-dev.txt installed with it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -18,7 +20,9 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import venv
+from collections.abc import Iterator
 from pathlib import Path
 
 from support import BUILD, REPO, CovalentServer, bin_dir, free_port, synced
@@ -54,30 +58,70 @@ def tools_python() -> Path:
     return python
 
 
-def stop_previous_demo() -> None:
-    """Stop a server left running by an earlier demo, so its folder can be replaced."""
+class Stages:
+    """The demo's progress, a line per stage: what it does, then how long it took."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    @contextlib.contextmanager
+    def stage(self, what: str) -> Iterator[None]:
+        print(f"  {what}...", end="", flush=True)
+        began = time.monotonic()
+        try:
+            yield
+        except BaseException:
+            print(" failed", flush=True)
+            raise
+        print(f" {time.monotonic() - began:.1f} s", flush=True)
+
+    def total(self) -> float:
+        return time.monotonic() - self.started
+
+
+def stop_demo() -> bool:
+    """Stop the server (and its Dask cluster) of the last demo; False when none runs."""
     state = DEMO / "server.json"
-    if state.exists():
-        previous = json.loads(state.read_text())
-        CovalentServer(Path(previous["bin"]), Path(previous["root"]), previous["port"]).stop()
+    if not state.exists():
+        return False
+    previous = json.loads(state.read_text())
+    CovalentServer(Path(previous["bin"]), Path(previous["root"]), previous["port"]).stop()
+    state.unlink()
+    return True
+
+
+def demo(argv: list[str]) -> int:
+    """Generate the default project, install it, start Covalent, run the workflow; or,
+    with --stop, stop what the last demo started."""
+    if argv == ["--stop"]:
+        print("Stopped the demo's Covalent server." if stop_demo() else "No demo is running.")
+        return 0
+    if argv:
+        print("usage: python3 dev.py demo [--stop]", file=sys.stderr)
+        return 2
+    print(f"Demo: a project with the default answers, run on its own Covalent server in {DEMO}")
+    stages = Stages()
+    with stages.stage("Tool environment (uv, copier) in .venv"):
+        tools_python()
+    if stop_demo():
+        print("  (stopped the previous demo's server)")
     shutil.rmtree(DEMO, ignore_errors=True)
-
-
-def demo() -> int:
-    """Generate the default project, install it, start Covalent, run the workflow."""
-    tools_python()
-    stop_previous_demo()
     project = DEMO / "my-covalent-workflows"
     copier = str(bin_dir(TOOLS) / "copier")
     options = ["--defaults", "--trust", "--vcs-ref=HEAD", "--quiet"]
-    subprocess.run([copier, "copy", *options, str(REPO), str(project)], check=True)
-    print(f"Installing the project's locked stack into {project / '.venv'} (uv sync)...")
-    project_python = synced(project, project / ".venv")
-
+    with stages.stage("Generating the project (copier copy)"):
+        made = subprocess.run(
+            [copier, "copy", *options, str(REPO), str(project)], capture_output=True, text=True
+        )
+        if made.returncode != 0:
+            print(made.stdout + made.stderr, file=sys.stderr)
+            return made.returncode
+    with stages.stage("Installing its locked stack (uv sync)"):
+        project_python = synced(project, project / ".venv")
     port = free_port(48008)
     server = CovalentServer(bin_dir(project / ".venv"), DEMO / "covalent", port)
-    print(f"Starting Covalent on port {port}...")
-    server.start()
+    with stages.stage(f"Starting Covalent and its Dask cluster on port {port}"):
+        server.start()
     (DEMO / "server.json").write_text(
         json.dumps({"bin": str(server.covalent.parent), "root": str(server.root), "port": port})
     )
@@ -89,16 +133,19 @@ def demo() -> int:
             if key.startswith(("COVALENT_", "XDG_"))
         )
     )
+    print(f"  Running the default workflow (python -m {PACKAGE}):", flush=True)
     run = subprocess.run([str(project_python), "-m", PACKAGE], cwd=project, env=server.env)
     print(
         f"""
+Done in {stages.total():.0f} s.
 Project:     {project}
 Covalent UI: {server.url} (the server keeps running)
 
 To work with them:
     cd {project} && . .venv/bin/activate && . {env_file}
     python -m {PACKAGE} dask  # another workflow
-    covalent stop  # when you are done"""
+To stop the server and its Dask cluster, from any directory:
+    python3 {REPO / "dev.py"} demo --stop"""
     )
     return run.returncode
 
@@ -127,7 +174,7 @@ def refresh(args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"demo": lambda _: demo(), "test": test, "lock": lock, "refresh": refresh}
+    commands = {"demo": demo, "test": test, "lock": lock, "refresh": refresh}
     if not argv or argv[0] not in commands:
         print(__doc__, file=sys.stderr)
         return 2

@@ -76,8 +76,8 @@ def main() -> int:
             print("so commit the new files there before you run `copier update`.")
             return 0
         done = (
-            "The repository around the project ignores it, so the project got its own git\n"
-            "repository with a first commit, ready for `copier update`."
+            "Made the project a git repository of its own, with a first commit: the git\n"
+            f"repository of the folder around it leaves it out.\n{READY}"
         )
     else:
         done = "Made the project a git repository with a first commit.\n" + READY

@@ -144,8 +144,9 @@ def test_copy_into_a_folder_the_outer_repository_ignores_gets_its_own(
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "build" / "p" / ".git").is_dir()
     assert said(run) == (
-        "The repository around the project ignores it, so the project got its own git\n"
-        "repository with a first commit, ready for `copier update`."
+        "Made the project a git repository of its own, with a first commit: the git\n"
+        "repository of the folder around it leaves it out.\n"
+        "It is ready for `copier update`."
     )
 
 
