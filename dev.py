@@ -7,7 +7,8 @@
     python3 dev.py refresh # re-lock to the newest versions the pins allow, run the suite
 
 Each command first builds (or reuses) the pinned tool environment in .venv: uv, at the
-version includes/backends.yml pins, then requirements-dev.txt installed with it.
+version includes/backends.yml pins, then Copier (pinned there too) and
+requirements-dev.txt installed with it.
 """
 
 from __future__ import annotations
@@ -32,28 +33,30 @@ DEMO = BUILD / "demo"
 PACKAGE = "my_covalent_workflows"  # the default package_name of the default project_name
 
 
-def uv_version() -> str:
-    """The uv release pinned in includes/backends.yml (read as text: no YAML library yet)."""
+def pinned(name: str) -> str:
+    """A version pinned in includes/backends.yml, uv_version or copier_version (read as
+    text: no YAML library yet)."""
     text = (REPO / "includes" / "backends.yml").read_text()
-    return re.search(r'^uv_version:.*?default: "([^"]+)"', text, re.M | re.S).group(1)
+    return re.search(rf'^{name}:.*?default: "([^"]+)"', text, re.M | re.S).group(1)
 
 
 def tools_python() -> Path:
-    """The tool environment, rebuilt only when requirements-dev.txt or the uv pin changes.
+    """The tool environment, rebuilt only when requirements-dev.txt or a pin changes.
 
     pip installs uv alone (the one thing it must bootstrap); uv installs the rest.
     """
     requirements = REPO / "requirements-dev.txt"
-    stamp = hashlib.sha256(f"{uv_version()}\0{requirements.read_text()}".encode()).hexdigest()
+    tools = [f"uv=={pinned('uv_version')}", f"copier=={pinned('copier_version')}"]
+    stamp = hashlib.sha256("\0".join([*tools, requirements.read_text()]).encode()).hexdigest()
     marker, python = TOOLS / ".requirements-sha256", bin_dir(TOOLS) / "python"
     if marker.exists() and marker.read_text() == stamp and python.exists():
         return python
     venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, f"uv=={uv_version()}"], check=True)
+    subprocess.run([*pip, tools[0]], check=True)
     uv = [str(bin_dir(TOOLS) / "uv"), "pip", "install", "--quiet", "--compile-bytecode"]
     uv += ["--python", str(python)]  # compiled as pip does: see support.synced
-    subprocess.run([*uv, "--requirement", str(requirements)], check=True)
+    subprocess.run([*uv, tools[1], "--requirement", str(requirements)], check=True)
     marker.write_text(stamp)
     return python
 

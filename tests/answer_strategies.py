@@ -187,6 +187,7 @@ def answers(draw: st.DrawFn) -> dict[str, Any]:
         "project_name": draw(st.none() | project_names),
         "package_name": draw(st.none() | package_names),
         "description": draw(st.none() | descriptions),
+        "update_pull_requests": draw(st.none() | st.booleans()),
     }
     for question in QUESTIONS:
         if backend_of(question) in backends:

@@ -35,7 +35,8 @@ from questionnaire import (
 from terminal import BACKSPACE, CLEAR_LINE, COLUMNS, CTRL_C, DOWN, ENTER, SPACE, Terminal
 
 MIC = "🎤 "  # Copier draws every question as this and its help, on one line
-GENERAL = ["project_name", "package_name", "description"]
+# The questions before the back ends', in copier.yml's order.
+GENERAL = list(QUESTIONS)[: list(QUESTIONS).index("backends")]
 # The back ends' settings, in the order Copier asks them after the checkbox.
 SETTINGS = [name for name in QUESTIONS if name not in [*GENERAL, "backends"]]
 # Checkbox label of each back end, as Copier renders it from the registry.
