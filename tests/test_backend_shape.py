@@ -7,6 +7,7 @@ says to, in a copy of the template, and runs the generated project's own tests.
 
 from __future__ import annotations
 
+import builtins
 import re
 
 import pytest
@@ -48,6 +49,7 @@ OPTIONAL_FIELDS = {
     "second_resource",
     "resource_defaults",
     "workarounds",
+    "quiet_warnings",
 }
 # The helpers workarounds.py defines, which executor blocks may call.
 WORKAROUNDS = {"environment_unchanged", "covalent_cache_dir", "slurm_venv"}
@@ -71,6 +73,23 @@ def test_choices_are_the_registry_in_its_order_and_fit_80_columns() -> None:
     assert not too_wide, f"shorten these labels in {REGISTRY_FILE}: {too_wide}"
 
 
+def quiet_warning_problems(name: str, entry: dict) -> list[str]:
+    """Each warning a project ignores has its reason, a class of warning, and a module
+    or message that matches only it; its comment in __init__.py fits 100 columns."""
+    problems = []
+    for warning in entry.get("quiet_warnings", []):
+        if set(warning) - {"why", "category", "module", "message"} or "why" not in warning:
+            problems.append(f"{name}: quiet_warnings take why, category, module, message")
+        if not issubclass(getattr(builtins, warning.get("category", ""), int), Warning):
+            problems.append(f"{name}: {warning.get('category')} is not a built-in Warning class")
+        if not warning.get("module") and not warning.get("message"):
+            problems.append(f"{name}: a quiet warning needs a module or a message to match")
+        sharing = [b for b, e in REGISTRY.items() if warning in e.get("quiet_warnings", [])]
+        if len(f"# {', '.join(sharing)}: {warning.get('why')}") > 100:
+            problems.append(f"{name}: shorten the why of {warning.get('why')!r}")
+    return problems
+
+
 def test_every_registry_entry_has_the_fields_a_back_end_needs() -> None:
     problems = []
     for name, entry in REGISTRY.items():
@@ -92,6 +111,7 @@ def test_every_registry_entry_has_the_fields_a_back_end_needs() -> None:
         if unknown := set(entry.get("workarounds", [])) - WORKAROUNDS:
             problems.append(f"{name}: workarounds.py has no {sorted(unknown)}")
         problems.extend(named_resource_problems(name, entry))
+        problems.extend(quiet_warning_problems(name, entry))
     classes = [entry["executor_class"] for entry in REGISTRY.values()]
     if shared := sorted({cls for cls in classes if classes.count(cls) > 1}):
         problems.append(f"one back end per executor class (readiness checks by class): {shared}")

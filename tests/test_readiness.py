@@ -304,6 +304,27 @@ def test_check_names_dask_workers_with_another_cloudpickle(
     assert f"dask: ready: {services.dask_address}, 1 worker: Python " in ready.run.stdout
 
 
+def test_check_says_a_web_server_on_the_dask_address_is_not_a_scheduler(
+    make_project, services: Services
+) -> None:
+    """The Covalent UI's port typed as the scheduler's: a real web server answers, and
+    `check` says what it is within its bound, with nothing from Dask after it."""
+    address = f"tcp://127.0.0.1:{services.server.port}"
+    project, package = make_project(
+        ["dask"], package_name="dask_web", dask_scheduler_address=address
+    )
+    check = step(project, package, "check", "dask")
+    print(f"\n{check.run.stdout}({check.seconds:.1f} s)")
+
+    assert check.run.returncode == 1
+    assert check.run.stdout.startswith(
+        f"dask: NOT READY: a web server (uvicorn) answers at {address}, not a Dask scheduler."
+        " Fix: give scheduler_address the scheduler's port (8786 unless set; 8787 is its"
+        " dashboard). ("
+    ), check.run.stdout
+    assert check.run.stderr == ""
+
+
 def test_check_of_local_says_whether_the_covalent_server_answers(
     make_project, tmp_path: Path
 ) -> None:
