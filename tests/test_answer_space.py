@@ -68,6 +68,9 @@ def check_answers_stored_as_typed(project: Path, data: dict[str, Any]) -> dict[s
 
 def check_text_and_syntax(project: Path, package: str) -> None:
     assert template_debris(project) == []
+    wanted = yaml.safe_load((project / ".copier-answers.yml").read_text())["update_pull_requests"]
+    workflow = project / ".github" / "workflows" / "template-update.yml"
+    assert workflow.is_file() == wanted, "the update workflow is there iff it was wanted"
     for path in project.rglob("*.py"):
         ast.parse(path.read_text(), filename=str(path.relative_to(project)))
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
@@ -109,10 +112,11 @@ def check_named_resources(reply: dict[str, Any], backend: str, stored: dict[str,
             expected = base["options"] | own  # the plugin's parsable is in both
             assert attributes["options"] == expected, f"{name}: not the options typed"
         else:
-            for key, value in own.items():  # paths as the plugins expand them
-                got = str(attributes.get(key, value))
-                expanded = os.path.expanduser(value)
-                assert got in (value, expanded, os.path.normpath(expanded)), f"{name} --{key}"
+            for key, value in own.items():  # paths as the plugins expand them: the SSH
+                got = str(attributes.get(key, value))  # plugin resolves a key file's path
+                expanded = os.path.expanduser(value)  # against the directory it runs in
+                ways = (value, expanded, os.path.normpath(expanded), os.path.abspath(expanded))
+                assert got in ways, f"{name} --{key}"
         different = {k for k, v in attributes.items() if v != base.get(k)}
         assert different, f"{backend}_{name} is {backend} again"
 
