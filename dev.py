@@ -21,9 +21,10 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import venv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from support import BUILD, REPO, CovalentServer, bin_dir, free_port, synced
@@ -40,23 +41,40 @@ def pinned(name: str) -> str:
     return re.search(rf'^{name}:.*?default: "([^"]+)"', text, re.M | re.S).group(1)
 
 
-def tools_python() -> Path:
+def quiet(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run a set-up command, its output shown only when it fails."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"\n{' '.join(command)} failed:\n{done.stdout}{done.stderr}", file=sys.stderr)
+        raise SystemExit(done.returncode)
+    return done
+
+
+def tools_python(with_uv: Callable[[Path], object] = lambda uv: None) -> Path:
     """The tool environment, rebuilt only when requirements-dev.txt or a pin changes.
 
-    pip installs uv alone (the one thing it must bootstrap); uv installs the rest.
+    pip installs uv alone (the one thing it must bootstrap): this Python's own pip
+    when it has one (`pip --python`: no pip copied into .venv, 5 s less), else a pip
+    made in .venv. uv installs the rest, while `with_uv(uv)` starts its own work.
     """
     requirements = REPO / "requirements-dev.txt"
     tools = [f"uv=={pinned('uv_version')}", f"copier=={pinned('copier_version')}"]
     stamp = hashlib.sha256("\0".join([*tools, requirements.read_text()]).encode()).hexdigest()
     marker, python = TOOLS / ".requirements-sha256", bin_dir(TOOLS) / "python"
+    uv = bin_dir(TOOLS) / "uv"
     if marker.exists() and marker.read_text() == stamp and python.exists():
+        with_uv(uv)
         return python
-    venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, tools[0]], check=True)
-    uv = [str(bin_dir(TOOLS) / "uv"), "pip", "install", "--quiet", "--compile-bytecode"]
-    uv += ["--python", str(python)]  # compiled as pip does: see support.synced
-    subprocess.run([*uv, tools[1], "--requirement", str(requirements)], check=True)
+    venv.EnvBuilder(clear=True).create(TOOLS)
+    pip = ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", tools[0]]
+    outer = subprocess.run([sys.executable, *pip[:2], "--python", str(python), *pip[2:]])
+    if outer.returncode != 0:  # no pip here, or one older than --python (22.3)
+        venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
+        quiet([str(python), *pip])
+    with_uv(uv)
+    install = [str(uv), "pip", "install", "--quiet", "--compile-bytecode"]  # as pip does:
+    install += ["--python", str(python), tools[1], "--requirement", str(requirements)]
+    quiet(install)  # compiled, see support.synced
     marker.write_text(stamp)
     return python
 
@@ -93,6 +111,40 @@ def stop_demo() -> bool:
     return True
 
 
+class HeadStart(threading.Thread):
+    """The demo project's packages, installed into its future .venv while the tool
+    environment is made and the project generated, so that `uv sync` later finds them
+    there. The list is includes/stack/constraints.txt less what only other back ends
+    need (includes/stack/owned.yml), as the template cuts it; `uv sync --locked`
+    still decides, and a failure here only costs the time it saved."""
+
+    def __init__(self, environment: Path, backends: tuple[str, ...] = ("local", "dask")) -> None:
+        super().__init__(daemon=True)
+        self.environment, self.backends = environment, backends
+
+    def run(self) -> None:
+        owned_text = (REPO / "includes" / "stack" / "owned.yml").read_text()
+        owned = dict(re.findall(r"^    ([\w.-]+): \[(.*)\]$", owned_text, re.M))
+        constraints = (REPO / "includes" / "stack" / "constraints.txt").read_text()
+        wanted = []
+        for line in constraints.splitlines():
+            owners = owned.get(line.split("==")[0]) if "==" in line else ""
+            if owners is None or set(owners.split(", ")) & set(self.backends):
+                wanted.append(line)  # every project's, or one of these back ends'
+        listing = DEMO / "head-start.txt"
+        listing.write_text("\n".join(wanted) + "\n")
+        uv = str(bin_dir(TOOLS) / "uv")
+        python = bin_dir(self.environment) / "python"
+        commands = [
+            [uv, "venv", "--quiet", "--python", sys.executable, str(self.environment)],
+            [uv, "pip", "install", "--quiet", "--no-deps", "--compile-bytecode"]
+            + ["--python", str(python), "--requirement", str(listing)],
+        ]
+        for command in commands:
+            if subprocess.run(command, capture_output=True).returncode != 0:
+                return
+
+
 def demo(argv: list[str]) -> int:
     """Generate the default project, install it, start Covalent, run the workflow; or,
     with --stop, stop what the last demo started."""
@@ -104,12 +156,14 @@ def demo(argv: list[str]) -> int:
         return 2
     print(f"Demo: a project with the default answers, run on its own Covalent server in {DEMO}")
     stages = Stages()
-    with stages.stage("Tool environment (uv, copier) in .venv"):
-        tools_python()
     if stop_demo():
         print("  (stopped the previous demo's server)")
     shutil.rmtree(DEMO, ignore_errors=True)
+    DEMO.mkdir(parents=True)
     project = DEMO / "my-covalent-workflows"
+    head_start = HeadStart(project / ".venv")
+    with stages.stage("Tool environment (uv, copier) in .venv"):
+        tools_python(with_uv=lambda uv: head_start.start())
     copier = str(bin_dir(TOOLS) / "copier")
     options = ["--defaults", "--trust", "--vcs-ref=HEAD", "--quiet"]
     with stages.stage("Generating the project (copier copy)"):
@@ -120,6 +174,7 @@ def demo(argv: list[str]) -> int:
             print(made.stdout + made.stderr, file=sys.stderr)
             return made.returncode
     with stages.stage("Installing its locked stack (uv sync)"):
+        head_start.join()
         project_python = synced(project, project / ".venv")
     port = free_port(48008)
     server = CovalentServer(bin_dir(project / ".venv"), DEMO / "covalent", port)
