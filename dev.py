@@ -67,7 +67,8 @@ def tools_python(with_uv: Callable[[Path], object] = lambda uv: None) -> Path:
         return python
     venv.EnvBuilder(clear=True).create(TOOLS)
     pip = ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", tools[0]]
-    outer = subprocess.run([sys.executable, *pip[:2], "--python", str(python), *pip[2:]])
+    outer_pip = [sys.executable, *pip[:2], "--python", str(python), *pip[2:]]
+    outer = subprocess.run(outer_pip, capture_output=True)
     if outer.returncode != 0:  # no pip here, or one older than --python (22.3)
         venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
         quiet([str(python), *pip])
