@@ -32,6 +32,9 @@ from support import BUILD, REPO, CovalentServer, bin_dir, free_port, synced
 TOOLS = REPO / ".venv"
 DEMO = BUILD / "demo"
 PACKAGE = "my_covalent_workflows"  # the default package_name of the default project_name
+# Test workers: most tests wait on subprocesses (Copier, uv, Covalent, Slurm), so one
+# more than the cores keeps them busy; tests/conftest.py groups those that share a host.
+WORKERS = min((os.cpu_count() or 1) + 1, 4)
 
 
 def pinned(name: str) -> str:
@@ -210,12 +213,16 @@ To stop the server and its Dask cluster, from any directory:
 
 
 def test(pytest_args: list[str]) -> int:
-    """Run the template's tests with the tool environment.
+    """Run the template's tests with the tool environment, in WORKERS processes (-n N
+    chooses, -n 0 runs them in this one), the tests that share a host in one of them.
 
     The real SSH and Slurm tests need root and the Debian packages that
     .ci/install-services.sh installs (.ci/run does); without them they skip, saying why.
     """
     python = tools_python()
+    if not any("xdist" in arg or arg.startswith("--dist") for arg in pytest_args):
+        chosen = any(arg.startswith(("-n", "--numprocesses")) for arg in pytest_args)
+        pytest_args = [*([] if chosen else ["-n", str(WORKERS)]), "--dist=loadgroup", *pytest_args]
     return subprocess.run([str(python), "-m", "pytest", *pytest_args], cwd=REPO).returncode
 
 

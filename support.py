@@ -17,9 +17,14 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
+
+try:
+    import fcntl
+except ImportError:  # Windows: one process at a time is up to the user
+    fcntl = None
 
 REPO = Path(__file__).resolve().parent
 BUILD = REPO / "build"
@@ -56,17 +61,29 @@ def synced(project: Path, environment: Path, *options: str) -> Path:
     )
     marker = environment / ".uv-sync-sha256"
     python = bin_dir(environment) / "python"
-    if marker.exists() and marker.read_text() == stamp and python.exists():
-        return python
-    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(environment.resolve())}
-    subprocess.run(
-        [uv(), "sync", "--locked", "--compile-bytecode", "--quiet", *options],
-        cwd=project,
-        env=env,
-        check=True,
-    )
-    marker.write_text(stamp)
+    with exclusive(environment.with_name(f".{environment.name}.lock")):  # test workers
+        if marker.exists() and marker.read_text() == stamp and python.exists():
+            return python
+        env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(environment.resolve())}
+        subprocess.run(
+            [uv(), "sync", "--locked", "--compile-bytecode", "--quiet", *options],
+            cwd=project,
+            env=env,
+            check=True,
+        )
+        marker.write_text(stamp)
     return python
+
+
+@contextlib.contextmanager
+def exclusive(lock: Path) -> Iterator[None]:
+    """Held by one process at a time (where fcntl exists): parallel test workers share
+    the environments under build/."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def copy_working_tree(destination: Path) -> Path:

@@ -29,6 +29,7 @@ from projects import (
     build_stack,
     git,
     make_template_clone,
+    overlay,
 )
 from questionnaire import REGISTRY, answers_for
 from services import (
@@ -50,6 +51,7 @@ from services import (
 )
 
 from support import (
+    BUILD,
     CovalentServer,
     bin_dir,
     copy_working_tree,
@@ -64,11 +66,17 @@ _BUILDS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="venv")
 _STACK: list[Future[Path]] = []
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the modules that need no Covalent stack first, while it builds (each module
-    stays in one piece, in its order)."""
+    stays in one piece, in its order). With parallel workers (dev.py test), the tests
+    on the real services run in one worker: those share the machine's Slurm (/etc/slurm),
+    its test users and their virtualenvs."""
     needs_stack = {item.module for item in items if "stack_python" in item.fixturenames}
     items.sort(key=lambda item: item.module in needs_stack)
+    for item in items:
+        if "services" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("services"))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -162,13 +170,16 @@ def rendered(template_files: Path, copie_session):
 
 
 @pytest.fixture(scope="session")
-def stack_python() -> Path:
+def stack_python(pytestconfig: pytest.Config) -> Path:
     """One virtualenv with the locked Covalent stack and every plugin, reused by all tests.
 
     Synced once under build/ with uv (from the start of the session) and kept while the
-    lock stays the same.
+    lock stays the same. A parallel worker (dev.py test) gets its own overlay of it, in
+    which it installs the projects it tests.
     """
-    return _STACK[0].result() if _STACK else build_stack()
+    stack = _STACK[0].result() if _STACK else build_stack()
+    worker = getattr(pytestconfig, "workerinput", {}).get("workerid")  # pytest-xdist's
+    return overlay(stack, BUILD / f"stack-{worker}") if worker else stack
 
 
 @pytest.fixture

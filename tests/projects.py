@@ -17,7 +17,7 @@ from pathlib import Path
 import copier
 from questionnaire import BACKENDS, CONFIG, REGISTRY, REPO, answers_for
 
-from support import BUILD, copy_working_tree, covalent_env, synced, uv
+from support import BUILD, bin_dir, copy_working_tree, covalent_env, synced, uv
 
 PACKAGE = "proj_update"
 SRC = Path("src") / PACKAGE
@@ -59,6 +59,31 @@ def build_stack() -> Path:
     Python running the tests; its python."""
     options = ("--no-install-project", "--python", sys.executable)
     return synced(REPO / "includes" / "stack", BUILD / "stack", *options)
+
+
+def overlay(stack_python: Path, path: Path) -> Path:
+    """A virtualenv of one test worker over the shared stack: it sees every package of
+    the stack (its site-packages added after its own, .pth files and all) and keeps the
+    projects a worker installs to itself, so workers never replace each other's. Its
+    bin/ has the stack's commands, those in Python run by its own python; its python.
+    """
+    shutil.rmtree(path, ignore_errors=True)
+    subprocess.run([str(stack_python), "-m", "venv", "--without-pip", str(path)], check=True)
+    stack = stack_python.parent.parent
+    site, stack_site = (next(env.glob("lib/python3.*/site-packages")) for env in (path, stack))
+    (site / "zz-stack.pth").write_text(f"import site; site.addsitedir({str(stack_site)!r})\n")
+    python = bin_dir(path) / "python"
+    for command in sorted(bin_dir(stack).iterdir()):
+        mine = bin_dir(path) / command.name
+        if mine.exists() or mine.is_symlink():
+            continue  # its own python and activate scripts
+        text = command.read_bytes()
+        if text.startswith(b"#!" + str(stack_python).encode()):
+            mine.write_bytes(b"#!" + str(python).encode() + text[2 + len(str(stack_python)) :])
+            mine.chmod(0o755)
+        else:
+            mine.symlink_to(command)
+    return python
 
 
 def uv_pip(python: Path, *args: str) -> None:

@@ -24,7 +24,13 @@ PACKAGE = "quiet"
 WARNING = re.compile(r"\w*Warning\b|warnings\.warn|tracemalloc")
 
 
-@pytest.fixture(scope="module", params=list(PYTHONS), ids=[f"python{v}" for v in PYTHONS])
+# Each Python's tests in one worker (dev.py test), so that its project is set up once.
+PARAMS = [
+    pytest.param(v, id=f"python{v}", marks=pytest.mark.xdist_group(f"python{v}")) for v in PYTHONS
+]
+
+
+@pytest.fixture(scope="module", params=PARAMS)
 def project(
     request: pytest.FixtureRequest,
     rendered: Callable[..., Path],

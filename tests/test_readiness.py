@@ -283,7 +283,7 @@ def test_check_names_dask_workers_with_another_cloudpickle(
     subprocess.run([stack_python, "-m", "venv", "--without-pip", venv], check=True)
     site = next(venv.glob("lib/python3.*/site-packages"))
     stack_site = next(stack_python.parent.parent.glob("lib/python3.*/site-packages"))
-    (site / "stack.pth").write_text(f"{stack_site}\n")
+    (site / "stack.pth").write_text(f"import site; site.addsitedir({str(stack_site)!r})\n")
     uv_pip(stack_python, "install", "--no-deps", "--target", str(site), f"cloudpickle=={ONE_OFF}")
     env = covalent_env(tmp_path / "worker-covalent")
     good, good_package = make_project(

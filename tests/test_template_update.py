@@ -56,15 +56,17 @@ def release(template: Path, tag: str, edits: dict[str, tuple[str, str]]) -> None
     git(template, "tag", tag)
 
 
-def template_with(parent: Path, newer: dict[str, tuple[str, str]]) -> Path:
-    """A template whose v1.0.0 is the working tree locked with rich 14.2.0, and whose
-    v1.1.0 is the working tree with these edits."""
+def template_with(parent: Path, newer: dict[str, tuple[str, str]], older_lock: bool = True) -> Path:
+    """A template whose v1.0.0 is the working tree (locked with rich 14.2.0 when
+    `older_lock`), and whose v1.1.0 is the working tree with these edits."""
     template = make_template_clone(parent, tag="working-tree")
     stack = template / "includes" / "stack"
-    lock = [uv(), "lock", "--quiet", "--upgrade-package", "rich==14.2.0"]
-    subprocess.run(lock, cwd=stack, check=True)
-    constraints = (stack / "constraints.txt").read_text()
-    (stack / "constraints.txt").write_text(re.sub(r"(?m)^rich==.*$", "rich==14.2.0", constraints))
+    if older_lock:
+        lock = [uv(), "lock", "--quiet", "--upgrade-package", "rich==14.2.0"]
+        subprocess.run(lock, cwd=stack, check=True)
+        constraints = (stack / "constraints.txt").read_text()
+        older = re.sub(r"(?m)^rich==.*$", "rich==14.2.0", constraints)
+        (stack / "constraints.txt").write_text(older)
     release(template, "v1.0.0", {})
     git(template, "checkout", "working-tree", "--", "includes/stack")
     release(template, "v1.1.0", newer)
@@ -125,6 +127,7 @@ def test_update_to_the_newer_release_is_tested_and_written_as_a_pull_request(
 
     assert run.returncode == 0, run.stdout + run.stderr
     made = results(project)
+    print(f"\n{made['title.txt']}\n{made['body.md']}")
     assert made["outcome"] == "ready\n", made["summary.md"]
     title, body = made["title.txt"].strip(), made["body.md"]
     assert title == "Update to copier-covalent v1.1.0"
@@ -181,7 +184,9 @@ def test_a_release_with_a_new_question_without_default_opens_nothing_and_names_i
     tmp_path: Path,
 ) -> None:
     template = template_with(
-        tmp_path / "template", {"copier.yml": ("\n---\n", NEW_QUESTION + "\n---\n")}
+        tmp_path / "template",
+        {"copier.yml": ("\n---\n", NEW_QUESTION + "\n---\n")},
+        older_lock=False,
     )
     project = edited_project(template, tmp_path / "project")
     start, head = git(project, "branch", "--show-current"), git(project, "rev-parse", "HEAD")
