@@ -220,9 +220,8 @@ def test(pytest_args: list[str]) -> int:
     .ci/install-services.sh installs (.ci/run does); without them they skip, saying why.
     """
     python = tools_python()
-    if not any("xdist" in arg or arg.startswith("--dist") for arg in pytest_args):
-        chosen = any(arg.startswith(("-n", "--numprocesses")) for arg in pytest_args)
-        pytest_args = [*([] if chosen else ["-n", str(WORKERS)]), "--dist=loadgroup", *pytest_args]
+    if not any("xdist" in arg or arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
+        pytest_args = ["-n", str(WORKERS), *pytest_args]
     return subprocess.run([str(python), "-m", "pytest", *pytest_args], cwd=REPO).returncode
 
 
