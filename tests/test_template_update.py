@@ -52,7 +52,8 @@ def release(template: Path, tag: str, edits: dict[str, tuple[str, str]]) -> None
         path = template / name
         assert old in path.read_text(), f"{name}: {old!r} not found"
         path.write_text(path.read_text().replace(old, new, 1))
-    commit_all(template, f"Release {tag}")
+    git(template, "add", "--all")  # v1.0.0 may change nothing: the working tree as committed
+    git(template, "commit", "--quiet", "--allow-empty", "--message", f"Release {tag}")
     git(template, "tag", tag)
 
 
