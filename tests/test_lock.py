@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -159,10 +160,13 @@ def test_every_back_end_together_installs_with_uv_and_passes_its_own_checks(
     its own tests and lint with `uv run`, as its CI runs them."""
     project = private_copy(rendered(BACKENDS), tmp_path)
     env = {"COVALENT_CONFIG_DIR": str(tmp_path / "covalent"), "HOME": str(tmp_path / "home")}
-    sync = uv_run(
-        project, "sync", "--locked", "--compile-bytecode", "--python", sys.executable, **env
-    )
+    sync = uv_run(project, "sync", "--locked", "--python", sys.executable, **env)
     assert sync.returncode == 0, sync.stderr
+    package = tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"]
+    listing = ["python", "-m", package.replace("-", "_"), "--list"]  # as its README says
+    for _ in range(2):  # uv adds nothing of its own to a command's output, the second time too
+        listed = uv_run(project, "run", "--locked", *listing, **env)
+        assert listed.returncode == 0 and listed.stderr == "", listed.stderr
     for command in (["pytest", "-q", "-p", "no:cacheprovider"], ["ruff", "check", "."]):
         run = uv_run(project, "run", "--locked", *command, **env)
         assert run.returncode == 0, f"{' '.join(command)}:\n{run.stdout}{run.stderr}"
