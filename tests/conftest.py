@@ -22,6 +22,7 @@ from unittest import mock
 import answer_strategies  # noqa: F401  (loads the Hypothesis profile before any test)
 import pytest
 from copier import _template as copier_template
+from jinja_memo import compiled_once
 from projects import (
     REMOTE_CONSTRAINTS,
     REMOTE_REQUIREMENTS,
@@ -141,6 +142,13 @@ def copier_yml_parsed_once() -> Iterator[None]:
         return copy.deepcopy(parsed[key])
 
     with mock.patch.object(copier_template, "load_template_config", load):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def jinja_compiled_once() -> Iterator[None]:
+    """Each template text compiles once in this process (jinja_memo says why it is safe)."""
+    with compiled_once():
         yield
 
 
