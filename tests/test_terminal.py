@@ -16,7 +16,20 @@ from typing import Any
 import pytest
 import yaml
 from bad_answers import AT_A_PROMPT, BAD_ANSWERS
-from projects import COPIER, executor_instances, generate, git, ruff_problems
+from projects import (
+    COPIER,
+    apply_edits,
+    check_edits_kept,
+    commit_all,
+    conflict_leftovers,
+    executor_instances,
+    generate,
+    git,
+    ruff_problems,
+    run_project_tests,
+    tree_differences,
+    with_backend,
+)
 from questionnaire import (
     BACKENDS,
     CHOICES,
@@ -207,13 +220,17 @@ def test_copy_at_a_terminal_finishes_for_each_backend_alone(
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_update_at_a_terminal_adds_each_backend_to_a_default_project(
-    template_clone: Path, tmp_path: Path, ruff: Path, backend: str
+def test_update_at_a_terminal_adds_each_backend_and_keeps_the_owners_edits(
+    template_clone: Path, tmp_path: Path, ruff: Path, install_project, backend: str
 ) -> None:
-    """A default-answers project; one with the other default back end for local, dask."""
+    """A default-answers project (the other default back end alone for local, dask) that
+    its owner edited and committed gets the back end from the prompts: no conflict, every
+    edit kept, the tree of a fresh copy with the same edits, and its own tests pass."""
     base = [b for b in DEFAULT_BACKENDS if b != backend]
     project = copy_with_defaults(template_clone, tmp_path / "project", base)
-    backends = [b for b in BACKENDS if b in base or b == backend]
+    apply_edits(project, base)
+    commit_all(project, "My edits")
+    backends = with_backend(base, backend)
 
     with update_at_terminal(project) as terminal:
         person = Person(terminal)
@@ -223,7 +240,13 @@ def test_update_at_a_terminal_adds_each_backend_to_a_default_project(
         assert "No conflicts" in terminal.transcript()
 
     assert answers_file(project)["backends"] == backends
+    assert conflict_leftovers(project) == []
+    check_edits_kept(project, base)
+    fresh = generate(template_clone, tmp_path / "fresh", backends)
+    apply_edits(fresh, base)
+    assert tree_differences(project, fresh) == []
     check_project(project, backends, ruff)
+    run_project_tests(install_project, project)
 
 
 # Rows of the bad-answer table typed at a prompt, each with the good answer typed after.

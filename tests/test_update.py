@@ -31,23 +31,7 @@ from questionnaire import BACKENDS, REGISTRY
 
 from support import uv
 
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_update_adds_backend_and_keeps_user_edits(
-    template_clone: Path, tmp_path: Path, install_project, backend: str
-) -> None:
-    base = base_for(backend)
-    project = update_edited_project(
-        template_clone, tmp_path, base, with_backend(base, backend), base
-    )
-
-    executors = (project / SRC / "executors.py").read_text()
-    assert (backend, REGISTRY[backend]["executor_class"]) in executor_instances(executors)
-    assert (project / SRC / "workflows" / f"{backend}.py").is_file()
-    requirement = REGISTRY[backend].get("requirement")
-    assert not requirement or f'"{requirement}"' in (project / "pyproject.toml").read_text()
-    assert f"### {backend}\n" in (project / "README.md").read_text()
-    run_project_tests(install_project, project)
+# Adding each back end to an edited project: test_terminal.py, through the prompts.
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
