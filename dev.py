@@ -32,10 +32,10 @@ from support import BUILD, REPO, CovalentServer, bin_dir, free_port, synced
 TOOLS = REPO / ".venv"
 DEMO = BUILD / "demo"
 PACKAGE = "my_covalent_workflows"  # the default package_name of the default project_name
-# Test workers: most tests wait on subprocesses, Slurm jobs and polls, so two more than
-# the cores keep them busy (with 3 on 2 cores, 30% of the CPU stayed idle, measured);
-# tests/conftest.py runs those that share the real services in one of them.
-WORKERS = min((os.cpu_count() or 1) + 2, 4)
+# Test workers: most tests wait on subprocesses, Slurm jobs and polls, so one more than
+# the cores keeps them busy (two more was slower on 2 cores: 1,341 s against 1,157 s);
+# tests/scheduling.py says which tests share a worker.
+WORKERS = min((os.cpu_count() or 1) + 1, 4)
 
 
 def pinned(name: str) -> str:

@@ -21,6 +21,7 @@ from unittest import mock
 
 import answer_strategies  # noqa: F401  (loads the Hypothesis profile before any test)
 import pytest
+import scheduling
 from copier import _template as copier_template
 from jinja_memo import compiled_once
 from projects import (
@@ -67,51 +68,20 @@ _BUILDS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="venv")
 _STACK: list[Future[Path]] = []
 
 
-# The modules whose tests use the real services (the `services` fixture). They share the
-# machine's Slurm (/etc/slurm), its test users and their virtualenvs, so parallel workers
-# (dev.py test) run them all in one worker, one module after the other.
-SERVICES_MODULES = (
-    "tests/test_own_executors_real.py",
-    "tests/test_readiness.py",
-    "tests/test_real_backends.py",
-)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the modules that need no Covalent stack first, while it builds (each module
-    stays in one piece, in its order). A module on the services that SERVICES_MODULES
-    does not name would run beside them: it stops the session instead."""
+    stays in one piece, in its order). A module on the session's Covalent server that
+    scheduling.ON_THE_SERVER does not name would run beside it in parallel workers: it
+    stops the session instead."""
     needs_stack = {item.module for item in items if "stack_python" in item.fixturenames}
     items.sort(key=lambda item: item.module in needs_stack)
-    unnamed = {
-        item.nodeid.split("::")[0]
-        for item in items
-        if "services" in item.fixturenames and item.nodeid.split("::")[0] not in SERVICES_MODULES
-    }
-    if unnamed:
-        pytest.exit(f"add {sorted(unnamed)} to SERVICES_MODULES in tests/conftest.py")
-
-
-class ServicesInOneWorker:
-    """pytest-xdist's scheduling by scope, where a scope is a single test, but the tests
-    of SERVICES_MODULES, which are one. (Its --dist=loadgroup does this with a mark,
-    but its renaming of test ids has no effect with pytest 9.2.)"""
-
-    @staticmethod
-    def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-        from xdist.scheduler import LoadScopeScheduling
-
-        class Scheduling(LoadScopeScheduling):
-            def _split_scope(self, nodeid: str) -> str:
-                module = nodeid.split("::")[0]
-                return "services" if module in SERVICES_MODULES else nodeid
-
-        return Scheduling(config, log)
+    if missing := scheduling.unlisted(items):
+        pytest.exit(f"add {missing} to ON_THE_SERVER in tests/scheduling.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(ServicesInOneWorker(), "services-in-one-worker")
+        config.pluginmanager.register(scheduling.Units(), "units-of-work")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

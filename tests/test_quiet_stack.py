@@ -24,10 +24,8 @@ PACKAGE = "quiet"
 WARNING = re.compile(r"\w*Warning\b|warnings\.warn|tracemalloc")
 
 
-# Each Python's tests in one worker (dev.py test), so that its project is set up once.
-PARAMS = [
-    pytest.param(v, id=f"python{v}", marks=pytest.mark.xdist_group(f"python{v}")) for v in PYTHONS
-]
+# Each Python's tests share one worker (tests/scheduling.py): its project is set up once.
+PARAMS = [pytest.param(v, id=f"python{v}") for v in PYTHONS]
 
 
 @pytest.fixture(scope="module", params=PARAMS)
