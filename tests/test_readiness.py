@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from commands import Step, step
-from projects import CONFIG, InstalledProject, Installer, private_copy, uv_pip
+from projects import CONFIG, InstalledProject, Installer, overlay, private_copy, uv_pip
 from questionnaire import REGISTRY
 from releases import installed, pins
 from services import (
@@ -280,16 +280,14 @@ def test_check_names_dask_workers_with_another_cloudpickle(
     """A worker environment like the stack but for its cloudpickle: a venv that sees the
     stack's packages after its own, which has only cloudpickle of another release."""
     venv = tmp_path / "worker-venv"
-    subprocess.run([stack_python, "-m", "venv", "--without-pip", venv], check=True)
+    python = overlay(stack_python, venv)
     site = next(venv.glob("lib/python3.*/site-packages"))
-    stack_site = next(stack_python.parent.parent.glob("lib/python3.*/site-packages"))
-    (site / "stack.pth").write_text(f"import site; site.addsitedir({str(stack_site)!r})\n")
     uv_pip(stack_python, "install", "--no-deps", "--target", str(site), f"cloudpickle=={ONE_OFF}")
     env = covalent_env(tmp_path / "worker-covalent")
     good, good_package = make_project(
         ["dask"], package_name="dask_good", dask_scheduler_address=services.dask_address
     )
-    with dask_cluster(venv / "bin" / "python", free_port(), tmp_path / "dask", env) as address:
+    with dask_cluster(python, free_port(), tmp_path / "dask", env) as address:
         bad, bad_package = make_project(
             ["dask"], package_name="dask_other", dask_scheduler_address=address
         )
