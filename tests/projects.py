@@ -350,9 +350,15 @@ def run_project_tests(install_project: Callable, project: Path) -> None:
 
 
 def update_edited_project(
-    template: Path, tmp_path: Path, start: list[str], end: list[str], edits_for: list[str]
+    template: Path,
+    tmp_path: Path,
+    start: list[str],
+    end: list[str],
+    edits_for: list[str],
+    updater: Callable[[Path, list[str]], None] = update,
 ) -> Path:
-    """Copy with `start`, make the user edits for `edits_for`, commit, update to `end`.
+    """Copy with `start`, make the user edits for `edits_for`, commit, update to `end`
+    (with `updater(project, end)`: `update` by default, as `--data` does).
 
     Checks what every such update must give: no conflict left, every edit kept, and
     the same tree as a fresh copy with `end` plus the same edits.
@@ -361,7 +367,7 @@ def update_edited_project(
     apply_edits(project, edits_for)
     commit_all(project, "My edits")
 
-    update(project, end)
+    updater(project, end)
 
     assert conflict_leftovers(project) == []
     check_edits_kept(project, edits_for)

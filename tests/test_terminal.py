@@ -18,16 +18,12 @@ import yaml
 from bad_answers import AT_A_PROMPT, BAD_ANSWERS
 from projects import (
     COPIER,
-    apply_edits,
-    check_edits_kept,
-    commit_all,
-    conflict_leftovers,
     executor_instances,
     generate,
     git,
     ruff_problems,
     run_project_tests,
-    tree_differences,
+    update_edited_project,
     with_backend,
 )
 from questionnaire import (
@@ -227,24 +223,19 @@ def test_update_at_a_terminal_adds_each_backend_and_keeps_the_owners_edits(
     its owner edited and committed gets the back end from the prompts: no conflict, every
     edit kept, the tree of a fresh copy with the same edits, and its own tests pass."""
     base = [b for b in DEFAULT_BACKENDS if b != backend]
-    project = copy_with_defaults(template_clone, tmp_path / "project", base)
-    apply_edits(project, base)
-    commit_all(project, "My edits")
-    backends = with_backend(base, backend)
 
-    with update_at_terminal(project) as terminal:
-        person = Person(terminal)
-        person.choose_backends(backends, ticked=base)
-        person.settings({"backends": backends}, new=[backend])
-        finished(terminal)
-        assert "No conflicts" in terminal.transcript()
+    def at_terminal(project: Path, backends: list[str]) -> None:
+        with update_at_terminal(project) as terminal:
+            person = Person(terminal)
+            person.choose_backends(backends, ticked=base)
+            person.settings({"backends": backends}, new=[backend])
+            finished(terminal)
+            assert "No conflicts" in terminal.transcript()
+
+    backends = with_backend(base, backend)
+    project = update_edited_project(template_clone, tmp_path, base, backends, base, at_terminal)
 
     assert answers_file(project)["backends"] == backends
-    assert conflict_leftovers(project) == []
-    check_edits_kept(project, base)
-    fresh = generate(template_clone, tmp_path / "fresh", backends)
-    apply_edits(fresh, base)
-    assert tree_differences(project, fresh) == []
     check_project(project, backends, ruff)
     run_project_tests(install_project, project)
 
