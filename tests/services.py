@@ -332,6 +332,9 @@ class SlurmCluster:
     partition: str  # the default partition
     other_partition: str  # a second partition over the same node, as a cluster's debug
     named_partitions: tuple[str, ...]  # more over the same node, for named resources
+    # A partition whose only node is reserved for maintenance (and down): a job there
+    # waits with the reason "ReqNodeNotAvail, Reserved for maintenance", as on clusters.
+    maintenance_partition: str
     hostname: str
     workdir: Path  # state and logs
     _procs: _Processes = dataclasses.field(repr=False)
@@ -353,8 +356,10 @@ def slurm_cluster(
     partition: str = "main",
     other: str = "debug",
     named: tuple[str, ...] = ("gpu", "bigmem"),
+    maintenance: str = "maint",
 ) -> Iterator[SlurmCluster]:
-    """munged, slurmctld and slurmd: a one-node cluster on 127.0.0.1, one per machine.
+    """munged, slurmctld and slurmd: a one-node cluster on 127.0.0.1, one per machine,
+    and a partition `maintenance` of a node that is reserved for maintenance and down.
 
     The config is installed as /etc/slurm/slurm.conf (a copy: workdir may be private), the
     path compiled into Debian's sbatch/squeue/scontrol, so any user finds it, including one
@@ -404,6 +409,8 @@ ReturnToService=2
 {node} NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName={partition} Nodes={hostname} Default=YES MaxTime=INFINITE State=UP
 PartitionName={other} Nodes={hostname} MaxTime=INFINITE State=UP
+NodeName={maintenance}-node NodeAddr=127.0.0.1 CPUs=1 State=DOWN
+PartitionName={maintenance} Nodes={maintenance}-node MaxTime=INFINITE State=UP
 """ + "".join(f"PartitionName={n} Nodes={hostname} MaxTime=INFINITE State=UP\n" for n in named)
         (workdir / "slurm.conf").write_text(text)
         backup = workdir / "slurm.conf.orig"
@@ -419,14 +426,21 @@ PartitionName={other} Nodes={hostname} MaxTime=INFINITE State=UP
             procs.start("slurmctld", ["/usr/sbin/slurmctld", "-D", "-f", SLURM_CONF])
             procs.start("slurmd", ["/usr/sbin/slurmd", "-D", "-f", SLURM_CONF])
             procs.wait(f"Slurm node {hostname}", lambda: _node_state(hostname) == "IDLE", 30)
-            yield SlurmCluster(SLURM_CONF, partition, other, named, hostname, workdir, procs)
+            reserve = ["scontrol", "create", "reservation", "ReservationName=maintenance"]
+            when = ["StartTime=now", "Duration=infinite", "Flags=maint,ignore_jobs"]
+            options = [*when, f"Nodes={maintenance}-node", "Users=root"]
+            subprocess.run([*reserve, *options], check=True, capture_output=True, timeout=10)
+            yield SlurmCluster(
+                SLURM_CONF, partition, other, named, maintenance, hostname, workdir, procs
+            )
         finally:
             try:
                 # slurmstepd ignores SIGTERM: cancel jobs the normal way while we still can
                 ctld = procs.procs.get("slurmctld")
                 with contextlib.suppress(subprocess.SubprocessError):
                     if ctld and ctld.poll() is None:
-                        cancel = ["scancel", "-p", ",".join([partition, other, *named])]
+                        partitions = [partition, other, *named, maintenance]
+                        cancel = ["scancel", "-p", ",".join(partitions)]
                         subprocess.run(cancel, capture_output=True, timeout=9)
                 procs.stop_all(grace=1)
             finally:

@@ -201,6 +201,31 @@ def test_check_names_a_remote_cloudpickle_one_release_off_and_a_failed_task_poin
     assert "slurm: ready: " in repair.run.stdout
 
 
+def test_check_names_a_psij_without_the_slurm_fix_and_setup_writes_it(
+    accounts: dict[str, Account],
+) -> None:
+    """The virtualenv of a project from before the fix, or one a user made: PSI/J's own
+    Slurm executor would fail every task while one of the user's jobs waits."""
+    account = accounts["hpc"]
+    venv = Path(pwd.getpwnam(FRESH_USER).pw_dir) / ".venvs" / "fresh_hpc"
+    fix = next(venv.glob("lib/python3.*/site-packages/psij-descriptors/covalent_hpc_slurm.py"))
+    fix.unlink()
+
+    check = step(account.project, account.package, "check", "hpc")
+    repair = step(account.project, account.package, "setup", "hpc")
+    print(f"\n{check.run.stdout}({check.seconds:.1f} s)\n{repair.run.stdout}")
+
+    assert check.run.returncode == 1
+    assert check.run.stdout.startswith(
+        f"hpc: NOT READY: PSI/J of {venv}/bin/python lacks the fix for Slurm"
+        " reasons with spaces. Fix: python -m fresh_hpc setup hpc. ("
+    ), check.run.stdout
+    assert repair.run.returncode == 0, repair.out
+    assert f"Wrote {fix}\n" in repair.run.stdout
+    assert "hpc: ready: " in repair.run.stdout
+    assert fix.exists()
+
+
 def test_check_names_a_remote_python_of_another_minor_version_and_setup_replaces_it(
     accounts: dict[str, Account], make_project, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

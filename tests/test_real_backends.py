@@ -2,13 +2,16 @@
 
 Each project is generated with answers that point at a real service on loopback and
 set up the way its README tells a user to (a Host alias in ~/.ssh/config for the port,
-a remote virtualenv with the pinned versions, the Slurm job script copied over). Where
+a remote virtualenv with the pinned versions, the Slurm job script copied over). All
+the while the test user has a job waiting in a partition under maintenance, as users
+often have on a cluster; PSI/J lists all of a user's jobs whenever it polls. Where
 the services cannot run (not root, packages missing) these tests skip with the reason;
 with REQUIRE_REAL_BACKENDS=1 (set by .ci/run) that skip is a failure instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
@@ -101,12 +104,13 @@ def make_project(
         BROKEN.format(package=package, backend=backend)
     )
     project = install(path, env=services.server.env)
-    if variant != "down" and backend == "slurm":
-        # README: `python -m PACKAGE setup NAME` writes the job script into the venv
-        # (not while a job of another project reads it: a job of an unreachable one never
-        # does, and a script that is right already is not written again). The venv is
-        # there already: setup changes nothing else.
-        for name in ["slurm", *(NAMED_INSTANCES["slurm"] if variant == "named" else [])]:
+    if variant != "down" and backend in ("slurm", "hpc"):
+        # README: `python -m PACKAGE setup NAME` writes the Slurm job script, or PSI/J's
+        # Slurm fix, into the venv (not while a job of another project reads it: a job of
+        # an unreachable one never does, and a file that is right already is not written
+        # again). The venv is there already: setup changes nothing else.
+        named = NAMED_INSTANCES.get(backend, {}) if variant == "named" else {}
+        for name in [backend, *named]:
             run = project.run("-m", package, "setup", name)
             assert run.returncode == 0, run.stdout + run.stderr
     if variant == "named":  # every named resource is ready, as its back end's is
@@ -131,14 +135,44 @@ DISPATCHED = {
 
 
 @pytest.fixture(scope="module")
+def waiting_job(services: Services) -> Iterator[str]:
+    """A job of the test user that waits through the module with a reason of several
+    words, as a user's own jobs do on a cluster before its maintenance ("ReqNodeNotAvail,
+    Reserved for maintenance"): every poll that lists all of the user's jobs sees it."""
+    partition = services.slurm.maintenance_partition
+    submit = ["sbatch", "--parsable", f"--partition={partition}", "--output=/dev/null"]
+    job = as_test_user(*submit, "--wrap=true").strip()
+    try:
+        for _ in range(20):
+            # the reason as PSI/J reads it: squeue -O
+            reason = as_test_user("squeue", "--noheader", f"--jobs={job}", "-O", "Reason").strip()
+            if " " in reason:
+                break
+            time.sleep(0.5)
+        assert " " in reason, f"job {job} in partition {partition} waits for {reason!r}"
+        yield job
+    finally:
+        with contextlib.suppress(subprocess.SubprocessError):  # the controller may be down
+            subprocess.run(["scancel", job], capture_output=True, timeout=10)
+
+
+def as_test_user(*argv: str) -> str:
+    """What a command prints when the test user runs it."""
+    cmd = ["runuser", "-u", TEST_USER, "--", *argv]
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, cwd="/").stdout
+
+
+@pytest.fixture(scope="module")
 def dispatches(
     request: pytest.FixtureRequest,
+    waiting_job: str,
     services: Services,
     rendered,
     stack_python: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[tuple[str, str, str], Dispatch]]:
-    """Every dispatch the selected tests of this module check, all started at once.
+    """Every dispatch the selected tests of this module check, all started at once, while
+    the test user has a job waiting in a partition whose node is down.
 
     Each mostly waits on a remote side (an SSH login, a Slurm job, the HPC plugin's poll
     of at least 30 s), so together they take as long as the slowest, not the sum. Each
