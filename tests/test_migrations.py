@@ -8,6 +8,7 @@ the last release with the old form and update it to the working tree, through th
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import copier
@@ -25,7 +26,7 @@ from projects import (
     make_template_clone,
     tree_differences,
 )
-from questionnaire import BACKENDS, required_answers
+from questionnaire import BACKENDS, REPO, required_answers
 
 # The last commit whose copier.yml asks slurm_options as a YAML mapping.
 MAPPING_RELEASE = "2445f71f7cc6f3816a2b8e1591ace3a19fb709aa"
@@ -39,14 +40,16 @@ UNLOCKED_RELEASE = "f4a118e8302f07a173ba214d05f0ac6bd87c1c2d"
 NAMED_CHECKS_RELEASE = "65d32b39153a528c13a5d8780c5928431ae20c81"
 # The last commit before named resources (<backend>_resources).
 SINGLE_RESOURCE_RELEASE = "b613ac05f2bd9901c58d5cfbbce08011bef71470"
+# The working tree: the newest release in CHANGELOG.md.
+CURRENT = re.search(r"^## (v[\d.]+) ", (REPO / "CHANGELOG.md").read_text(), re.M).group(1)
 # The back ends those releases offered (oci, ecs and awslambda came with the lock).
 OLD_BACKENDS = [b for b in BACKENDS if b not in ("oci", "ecs", "awslambda")]
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A clone of the template: v1.0.0 to v1.4.0 are those releases, v1.5.0 the working
-    tree."""
+    """A clone of the template: v1.0.0 to v1.4.0 are those releases, the working tree is
+    the newest release the changelog names (CURRENT)."""
     parent = tmp_path_factory.mktemp("template")
     releases = {
         "v1.0.0": MAPPING_RELEASE,
@@ -55,7 +58,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "v1.3.0": NAMED_CHECKS_RELEASE,
         "v1.4.0": SINGLE_RESOURCE_RELEASE,
     }
-    return make_template_clone(parent, tag="v1.5.0", releases=releases)
+    return make_template_clone(parent, tag=CURRENT, releases=releases)
 
 
 def update_old_project(template: Path, project: Path, options: dict) -> str:
@@ -90,7 +93,7 @@ def test_update_turns_the_old_options_mapping_into_the_same_sbatch_options(
 
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["slurm_options"] == "--partition=debug --time=00:30:00"
-    assert "_commit: v1.5.0" in (project / ".copier-answers.yml").read_text()
+    assert f"_commit: {CURRENT}" in (project / ".copier-answers.yml").read_text()
     assert options_in(project) == (
         'options={\n        "partition": "debug",\n        "time": "00:30:00",\n    '
     )
@@ -148,7 +151,7 @@ def test_edited_project_from_an_older_release_updates_without_conflicts(
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert {key: answers[key] for key in kept} == kept
     assert (project / "uv.lock").is_file() and (project / "constraints.txt").is_file()
-    fresh = generate(template, tmp_path / "fresh", OLD_BACKENDS, vcs_ref="v1.5.0", **kept)
+    fresh = generate(template, tmp_path / "fresh", OLD_BACKENDS, vcs_ref=CURRENT, **kept)
     apply_edits(fresh, OLD_BACKENDS)
     assert tree_differences(project, fresh) == []
 
