@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import filecmp
-import functools
 import hashlib
 import json
 import os
@@ -116,47 +115,21 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def requirement_name(requirement: str) -> str:
-    return canonical(re.split(r"[\s<>=!~;\[(]", requirement.strip(), maxsplit=1)[0])
-
-
-@functools.cache
-def stack_requires() -> dict[str, set[str]]:
-    """What each distribution of the shared stack requires (without extras)."""
-    requires = {}
-    for info in site_packages(BUILD / "stack").glob("*.dist-info"):
-        lines = (info / "METADATA").read_text(errors="replace").splitlines()
-        needs = [line.partition(":")[2] for line in lines if line.startswith("Requires-Dist:")]
-        requires[canonical(info.name.split("-")[0])] = {
-            requirement_name(need) for need in needs if "extra ==" not in need
-        }
-    return requires
-
-
-def needed_by(project: Path) -> set[str]:
-    """The distributions the project's dependencies bring, theirs included."""
-    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
-    todo = [requirement_name(r) for r in pyproject["project"]["dependencies"]]
-    seen: set[str] = set()
-    while todo:
-        name = todo.pop()
-        if name not in seen:
-            seen.add(name)
-            todo += stack_requires().get(name, set())
-    return seen
-
-
 def plugin_view(overlay_python: Path, project: Path) -> Path:
     """The python of a view of a worker's overlay in which Covalent finds only the
-    executor plugins `project` depends on (directly or not: the EC2 and OCI plugins bring
-    the SSH one), as in the project's own environment.
+    executor plugins `project` depends on, as in the project's own environment.
 
     Covalent imports every installed plugin at `import covalent`: with all of the
     stack's, that is most of a project command's start-up (2.3 of 3 CPU seconds,
     measured). The view sees the overlay's site-packages (the projects installed there,
     for the Covalent server and Dask workers too) and, through the overlay's .pth, its
     own STACK_VIEW: the stack's site-packages without the other plugins' .dist-info."""
-    wanted = needed_by(project)
+    wanted = {
+        canonical(re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0])
+        for requirement in tomllib.loads((project / "pyproject.toml").read_text())["project"][
+            "dependencies"
+        ]
+    }
     hidden = frozenset(info for name, info in stack_plugins().items() if name not in wanted)
     if not hidden:
         return overlay_python
