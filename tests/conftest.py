@@ -186,12 +186,12 @@ def stack_python(pytestconfig: pytest.Config) -> Path:
     """One virtualenv with the locked Covalent stack and every plugin, reused by all tests.
 
     Synced once under build/ with uv (from the start of the session) and kept while the
-    lock stays the same. Each parallel worker (dev.py test), or the one process, gets its
-    own overlay of it, in which it installs the projects it tests.
+    lock stays the same. A parallel worker (dev.py test) gets its own overlay of it, in
+    which it installs the projects it tests.
     """
     stack = _STACK[0].result() if _STACK else build_stack()
-    worker = getattr(pytestconfig, "workerinput", {}).get("workerid", "main")  # xdist's
-    return overlay(stack, BUILD / f"stack-{worker}")
+    worker = getattr(pytestconfig, "workerinput", {}).get("workerid")  # pytest-xdist's
+    return overlay(stack, BUILD / f"stack-{worker}") if worker else stack
 
 
 @pytest.fixture

@@ -66,17 +66,12 @@ def overlay(stack_python: Path, path: Path) -> Path:
     the stack (its site-packages added after its own, .pth files and all) and keeps the
     projects a worker installs to itself, so workers never replace each other's. Its
     bin/ has the stack's commands, those in Python run by its own python; its python.
-
-    A plugin view of it (plugin_view) sees the stack through its own STACK_VIEW instead.
     """
     shutil.rmtree(path, ignore_errors=True)
     subprocess.run([str(stack_python), "-m", "venv", "--without-pip", str(path)], check=True)
     stack = stack_python.parent.parent
-    site, stack_site = (site_packages(env) for env in (path, stack))
-    (site / "zz-stack.pth").write_text(
-        f"import os, site, sys; view = os.path.join(sys.prefix, {STACK_VIEW!r}); "
-        f"site.addsitedir(view if os.path.isdir(view) else {str(stack_site)!r})\n"
-    )
+    site, stack_site = (next(env.glob("lib/python3.*/site-packages")) for env in (path, stack))
+    (site / "zz-stack.pth").write_text(f"import site; site.addsitedir({str(stack_site)!r})\n")
     python = bin_dir(path) / "python"
     for command in sorted(bin_dir(stack).iterdir()):
         mine = bin_dir(path) / command.name
@@ -89,68 +84,6 @@ def overlay(stack_python: Path, path: Path) -> Path:
         else:
             mine.symlink_to(command)
     return python
-
-
-def site_packages(env: Path) -> Path:
-    return next(env.glob("lib/python3.*/site-packages"))
-
-
-# A plugin view's copy of the stack's site-packages: links to all of it but some plugins.
-STACK_VIEW = "stack-view"
-PLUGINS = "[covalent.executor.executor_plugins]"  # the entry points Covalent loads
-_VIEWS: dict[tuple[Path, frozenset[str]], Path] = {}
-
-
-def stack_plugins() -> dict[str, str]:
-    """The executor plugins of the shared stack: distribution name, its .dist-info."""
-    found = {}
-    for info in site_packages(BUILD / "stack").glob("*.dist-info"):
-        points = info / "entry_points.txt"
-        if points.exists() and PLUGINS in points.read_text():
-            found[canonical(info.name.split("-")[0])] = info.name
-    return found
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def plugin_view(overlay_python: Path, project: Path) -> Path:
-    """The python of a view of a worker's overlay in which Covalent finds only the
-    executor plugins `project` depends on, as in the project's own environment.
-
-    Covalent imports every installed plugin at `import covalent`: with all of the
-    stack's, that is most of a project command's start-up (2.3 of 3 CPU seconds,
-    measured). The view sees the overlay's site-packages (the projects installed there,
-    for the Covalent server and Dask workers too) and, through the overlay's .pth, its
-    own STACK_VIEW: the stack's site-packages without the other plugins' .dist-info."""
-    wanted = {
-        canonical(re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0])
-        for requirement in tomllib.loads((project / "pyproject.toml").read_text())["project"][
-            "dependencies"
-        ]
-    }
-    hidden = frozenset(info for name, info in stack_plugins().items() if name not in wanted)
-    if not hidden:
-        return overlay_python
-    key = (overlay_python, hidden)
-    if key not in _VIEWS:
-        env = overlay_python.parent.parent
-        digest = hashlib.sha256("\n".join(sorted(hidden)).encode()).hexdigest()[:12]
-        path = env.parent / f"{env.name}-views" / digest
-        shutil.rmtree(path, ignore_errors=True)
-        stack_python = bin_dir(BUILD / "stack") / "python"
-        subprocess.run([str(stack_python), "-m", "venv", "--without-pip", str(path)], check=True)
-        (site_packages(path) / "zz-overlay.pth").write_text(
-            f"import site; site.addsitedir({str(site_packages(env))!r})\n"
-        )
-        view = path / STACK_VIEW
-        view.mkdir()
-        for entry in site_packages(BUILD / "stack").iterdir():
-            if entry.name not in hidden:
-                (view / entry.name).symlink_to(entry)
-        _VIEWS[key] = bin_dir(path) / "python"
-    return _VIEWS[key]
 
 
 def uv_pip(python: Path, *args: str) -> None:
@@ -183,9 +116,7 @@ class InstalledProject:
 
 
 class Installer:
-    """Installs generated projects into the shared stack (a worker's overlay: the Covalent
-    server and Dask workers import them there) and runs each in its plugin view;
-    `uninstall_all` removes them."""
+    """Installs generated projects into the shared stack; `uninstall_all` removes them."""
 
     def __init__(self, python: Path, covalent_root: Path) -> None:
         self.python, self.covalent_root = python, covalent_root
@@ -204,8 +135,7 @@ class Installer:
         )
         pyproject = tomllib.loads((path / "pyproject.toml").read_text())
         self.installed.append(pyproject["project"]["name"])
-        python = plugin_view(self.python, path)
-        return InstalledProject(python, path, env or covalent_env(self.covalent_root))
+        return InstalledProject(self.python, path, env or covalent_env(self.covalent_root))
 
     def uninstall_all(self) -> None:
         if self.installed:
