@@ -121,15 +121,22 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
+# Reserved (tcpmux) and never served here: a connection to it is refused at once.
+NO_SERVER_PORT = 1
+
+
 def covalent_env(root: Path) -> dict[str, str]:
     """Environment that keeps Covalent's config, caches, logs and database under `root`.
 
     Importing covalent writes its config and creates folders under the home directory;
     these variables (read by covalent/_shared_files/defaults.py) send all of it to root.
+    Its config points at a port where no server listens until one started with this
+    environment writes its own: so no other server (the demo's on 48008, say) answers.
     """
     root.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.update(
+        COVALENT_SVC_PORT=str(NO_SERVER_PORT),
         COVALENT_CONFIG_DIR=str(root / "config"),
         XDG_CONFIG_DIR=str(root / "config"),
         XDG_CACHE_HOME=str(root / "cache"),
@@ -250,20 +257,30 @@ class CovalentServer:
     def url(self) -> str:
         return f"http://localhost:{self.port}"
 
-    def start(self, timeout: float = 120) -> CovalentServer:
-        """Start the server and wait until its port answers."""
-        subprocess.run(
-            [str(self.covalent), "start", "--port", str(self.port)],
-            env=self.env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            timeout=timeout,
-        )
-        deadline = time.monotonic() + timeout
-        while not port_open("127.0.0.1", self.port):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"Covalent server on port {self.port} did not answer")
-            time.sleep(0.5)
+    def start(self, timeout: float = 300) -> CovalentServer:
+        """Start the server and wait until its port answers; on failure, stop what started.
+
+        `covalent start` waits without a bound for its Dask cluster, which on a loaded
+        2-core machine took 100 s to start: so the bound is generous, and a failure ends
+        with what the server logged."""
+        try:
+            subprocess.run(
+                [str(self.covalent), "start", "--port", str(self.port)],
+                env=self.env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                timeout=timeout,
+            )
+            deadline = time.monotonic() + timeout
+            while not port_open("127.0.0.1", self.port):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"Covalent server on port {self.port} did not answer")
+                time.sleep(0.5)
+        except (subprocess.SubprocessError, TimeoutError) as error:
+            self.stop()
+            logs = sorted((self.root / "logs").glob("*.log"))
+            tail = "".join(log.read_text()[-3000:] for log in logs) or "(nothing)\n"
+            raise RuntimeError(f"{error}\nThe server's log ends:\n{tail}") from error
         return self
 
     def server_pid(self) -> int | None:
