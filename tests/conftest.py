@@ -20,6 +20,7 @@ from typing import Any
 from unittest import mock
 
 import answer_strategies  # noqa: F401  (loads the Hypothesis profile before any test)
+import cpu_time
 import pytest
 import scheduling
 from copier import _template as copier_template
@@ -80,6 +81,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(cpu_time.CpuTime(), "cpu-time")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(scheduling.Units(), "units-of-work")
 
