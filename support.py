@@ -251,7 +251,7 @@ class CovalentServer:
         self.covalent = bin_path / "covalent"
         self.root = root
         self.port = port
-        self.env = covalent_env(root)
+        self.env = covalent_env(root) | {"COVALENT_SVC_PORT": str(port)}  # its own port
 
     @property
     def url(self) -> str:

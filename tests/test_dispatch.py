@@ -9,8 +9,6 @@ import pytest
 from projects import private_copy
 from questionnaire import DEFAULT_BACKENDS
 
-from support import free_port
-
 BROKEN_WORKFLOW = """\
 import covalent as ct
 
@@ -66,7 +64,6 @@ def test_failing_electron_exits_non_zero_with_its_error(default_project, covalen
 
 
 def test_cli_says_in_one_line_that_no_server_runs(default_project) -> None:
-    default_project.env["COVALENT_SVC_PORT"] = str(free_port())  # the config's port: unused
     run = default_project.run("-m", "proj_dispatch")
 
     assert run.returncode == 2
