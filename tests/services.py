@@ -167,6 +167,28 @@ def ensure_user(name: str = TEST_USER) -> pwd.struct_passwd:
     return pwd.getpwnam(name)
 
 
+def run_as(user: str, *argv: str | Path, timeout: float = 600) -> str:
+    """What `argv` prints when `user` runs it from their home, in a clean login-like
+    environment: root's pyenv and PIP_* settings do not apply (pip uses PyPI)."""
+    pw = pwd.getpwnam(user)
+    env = {"HOME": pw.pw_dir, "USER": user, "LOGNAME": user, "PATH": "/usr/bin:/bin"}
+    env |= {"LANG": "C.UTF-8", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+    run = subprocess.run(
+        [str(arg) for arg in argv],
+        user=pw.pw_uid,
+        group=pw.pw_gid,
+        extra_groups=[],
+        env=env,
+        cwd=pw.pw_dir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if run.returncode:
+        raise RuntimeError(f"{argv} as {user} exited {run.returncode}: {run.stderr.strip()}")
+    return run.stdout
+
+
 @dataclasses.dataclass(frozen=True)
 class SSHServer:
     host: str
@@ -295,8 +317,7 @@ def remote_python_env(
 
     The remote side of the SSH/Slurm plugins needs the client's covalent and cloudpickle
     versions and cannot read root's pyenv. Built once per package list, under
-    ~user/.cache/covtest-venvs/<hash>. pip runs as the user with a clean environment, so
-    root's pip settings (local indexes, PIP_* variables) do not apply: it uses PyPI.
+    ~user/.cache/covtest-venvs/<hash>, by the user (`run_as`).
     """
     pw = ensure_user(user)
     version = subprocess.run([SYSTEM_PYTHON, "-VV"], capture_output=True, text=True).stdout
@@ -310,16 +331,12 @@ def remote_python_env(
         if done.exists():  # another process built it while we waited
             return python
         shutil.rmtree(venv, ignore_errors=True)  # left half-built by an interrupted run
-        env = {"HOME": pw.pw_dir, "USER": user, "LOGNAME": user, "PATH": "/usr/bin:/bin"}
-        env |= {"LANG": "C.UTF-8", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
-        kw = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": [], "env": env}
-        kw |= {"cwd": pw.pw_dir, "check": True, "timeout": timeout}
-        subprocess.run([SYSTEM_PYTHON, "-m", "venv", venv], **kw)
+        run_as(user, SYSTEM_PYTHON, "-m", "venv", venv, timeout=timeout)
         pinned = venv / "constraints.txt"  # the user's own file: a pipe of root's is not
         pinned.write_text(constraints)
         os.chown(pinned, pw.pw_uid, pw.pw_gid)
-        subprocess.run([python, "-m", "pip", "install", "-q", "-c", pinned, *packages], **kw)
-        subprocess.run(["touch", done], **kw)
+        run_as(user, python, "-m", "pip", "install", "-q", "-c", pinned, *packages, timeout=timeout)
+        run_as(user, "touch", done)
     return python
 
 

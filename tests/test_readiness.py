@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import pwd
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -34,6 +33,7 @@ from services import (
     Services,
     dask_cluster,
     other_minor_python,
+    run_as,
 )
 
 from support import covalent_env, free_port
@@ -110,14 +110,6 @@ def accounts(make_project) -> dict[str, Account]:
         return {backend: walk.result() for backend, walk in walks.items()}
 
 
-def as_fresh_user(*argv: str) -> None:
-    """Run a command on the account as its user would, in a login-like environment."""
-    home = pwd.getpwnam(FRESH_USER).pw_dir
-    env = {"HOME": home, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PIP_NO_INPUT": "1"}
-    cmd = [shutil.which("runuser") or "runuser", "-u", FRESH_USER, "--", *argv]
-    subprocess.run(cmd, env=env, cwd=home, check=True, capture_output=True, timeout=600)
-
-
 @pytest.mark.parametrize("backend", SETUP_BACKENDS)
 def test_check_on_a_new_account_names_what_is_missing_and_the_fix(
     accounts: dict[str, Account], backend: str
@@ -183,7 +175,7 @@ def test_check_names_a_remote_cloudpickle_one_release_off_and_a_failed_task_poin
     account = accounts["slurm"]
     home = pwd.getpwnam(FRESH_USER).pw_dir
     python = f"{home}/.venvs/fresh_slurm/bin/python"
-    as_fresh_user(python, "-m", "pip", "install", "-q", f"cloudpickle=={ONE_OFF}")
+    run_as(FRESH_USER, python, "-m", "pip", "install", "-q", f"cloudpickle=={ONE_OFF}")
 
     check = step(account.project, account.package, "check", "slurm")
     dispatch = step(account.project, account.package, "slurm")
@@ -232,7 +224,7 @@ def test_check_names_a_remote_python_of_another_minor_version_and_setup_replaces
     python, why = other_minor_python(Path("/tmp"))
     if python is None:
         pytest.skip(f"no other Python for the remote side: {why}")
-    as_fresh_user(str(python), "-m", "venv", "--without-pip", "venv-other")
+    run_as(FRESH_USER, str(python), "-m", "venv", "--without-pip", "venv-other")
     project, package = make_project(
         ["ssh"], **fresh_answers("ssh", ssh_python_path="~/venv-other/bin/python")
     )

@@ -22,7 +22,7 @@ import pytest
 from commands import Dispatch
 from projects import InstalledProject, Installer, private_copy
 from questionnaire import REGISTRY
-from services import DOWN, LOGIN, LOGIN2, LOGIN3, TEST_USER, Services
+from services import DOWN, LOGIN, LOGIN2, LOGIN3, TEST_USER, Services, run_as
 
 DOWN_SETTING = {"ssh": "ssh_hostname", "slurm": "slurm_address"}  # where DOWN goes
 # The named resources of the "named" projects: the test cluster's other partitions, and
@@ -141,11 +141,12 @@ def waiting_job(services: Services) -> Iterator[str]:
     Reserved for maintenance"): every poll that lists all of the user's jobs sees it."""
     partition = services.slurm.maintenance_partition
     submit = ["sbatch", "--parsable", f"--partition={partition}", "--output=/dev/null"]
-    job = as_test_user(*submit, "--wrap=true").strip()
+    job = run_as(TEST_USER, *submit, "--wrap=true").strip()
     try:
         for _ in range(20):
             # the reason as PSI/J reads it: squeue -O
-            reason = as_test_user("squeue", "--noheader", f"--jobs={job}", "-O", "Reason").strip()
+            squeue = ["squeue", "--noheader", f"--jobs={job}", "-O", "Reason"]
+            reason = run_as(TEST_USER, *squeue).strip()
             if " " in reason:
                 break
             time.sleep(0.5)
@@ -154,12 +155,6 @@ def waiting_job(services: Services) -> Iterator[str]:
     finally:
         with contextlib.suppress(subprocess.SubprocessError):  # the controller may be down
             subprocess.run(["scancel", job], capture_output=True, timeout=10)
-
-
-def as_test_user(*argv: str) -> str:
-    """What a command prints when the test user runs it."""
-    cmd = ["runuser", "-u", TEST_USER, "--", *argv]
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, cwd="/").stdout
 
 
 @pytest.fixture(scope="module")
