@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 KEY = "cpu_seconds"
+START = pytest.StashKey[float]()  # CPU seconds when the current phase began
 SHOWN = 15  # modules listed
 
 
@@ -59,6 +60,3 @@ class CpuTime:
         ranked = sorted(self.by_module.items(), key=lambda kv: -kv[1])
         for module, seconds in ranked[:SHOWN]:
             terminalreporter.write_line(f"{seconds:8.1f} s  {seconds / total:4.0%}  {module}")
-
-
-START = pytest.StashKey[float]()
