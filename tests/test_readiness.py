@@ -46,6 +46,7 @@ PINS = dict(
 )
 ONE_OFF = "3.1.1"  # a cloudpickle release other than the pinned one
 CHECK_SECONDS = 10  # each check's bound, as readiness/__init__.py sets it
+WITHIN_BOUND = CHECK_SECONDS + 1  # what a check may report: its bound, and the loop's wake-up
 
 
 def fresh_answers(backend: str, **answers: str) -> dict[str, str]:
@@ -120,7 +121,7 @@ def test_check_on_a_new_account_names_what_is_missing_and_the_fix(
     assert check.run.returncode == 1, check.out
     assert f"{backend}: NOT READY: " in check.run.stdout
     assert f"Fix: python -m fresh_{backend} setup {backend}." in check.run.stdout
-    assert check.seconds < CHECK_SECONDS + 5  # its bound, plus Python's start-up
+    assert check.check_seconds and max(check.check_seconds) <= WITHIN_BOUND
 
 
 @pytest.mark.parametrize("backend", SETUP_BACKENDS)
@@ -288,7 +289,7 @@ def test_check_names_unreachable_hosts_within_its_bound(make_project) -> None:
     assert check.run.returncode == 1
     assert f"ssh: NOT READY: nothing accepts SSH connections at {DOWN}." in check.run.stdout
     assert f"slurm: NOT READY: {SILENT} did not answer within 6 s." in check.run.stdout
-    assert check.seconds < CHECK_SECONDS + 5  # concurrent: the slower, not the sum
+    assert len(check.check_seconds) == 2 and max(check.check_seconds) <= WITHIN_BOUND
 
 
 def test_check_names_dask_workers_with_another_cloudpickle(
@@ -366,4 +367,4 @@ def test_check_names_a_stopped_slurm_controller(
 
     assert check.run.returncode == 1
     assert "slurm: NOT READY: the Slurm controller does not answer" in check.run.stdout
-    assert check.seconds < CHECK_SECONDS + 5
+    assert check.check_seconds and max(check.check_seconds) <= WITHIN_BOUND
