@@ -44,7 +44,8 @@ def project(
     python = synced(path, environment, *options)
     uv_pip(python, "install", "--no-deps", "--reinstall-package", PACKAGE, str(path))
     root = tmp_path_factory.mktemp(f"covalent-{version}")
-    with CovalentServer(bin_dir(environment), root, free_port()) as server:
+    # The project's back ends (local, gcpbatch) never use the server's own Dask cluster.
+    with CovalentServer(bin_dir(environment), root, free_port(), cluster=False) as server:
         yield InstalledProject(python, path, server.env)
 
 
