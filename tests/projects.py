@@ -333,6 +333,23 @@ def tree_digest(project: Path) -> str:
     return digest.hexdigest()
 
 
+def tests_passed(output: str) -> int:
+    """How many tests a pytest run's summary says passed."""
+    match = re.search(r"(\d+) passed", output)
+    return int(match.group(1)) if match else 0
+
+
+def expected_listing(backends: list[str]) -> dict[str, str]:
+    """What `python -m PACKAGE --list` says of a default project with these back ends:
+    each workflow runs its sweep on its own back end, summarised on the light one."""
+    return {b: f"on {', '.join(dict.fromkeys(['local', b]))}" for b in backends}
+
+
+def listing(stdout: str) -> dict[str, str]:
+    """`--list` output as workflow: what it runs on, in the order printed."""
+    return dict(line.split(maxsplit=1) for line in stdout.splitlines())
+
+
 def run_project_tests(install_project: Callable, project: Path) -> None:
     """Install the project and run its own tests, which must pass. A tree equal file for
     file to one that passed already in this session is not run again: same files, same

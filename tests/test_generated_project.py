@@ -2,35 +2,28 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-import pytest
-from projects import private_copy
-from questionnaire import BACKENDS, DEFAULT_BACKENDS
+from projects import expected_listing, listing, private_copy, tests_passed
+from questionnaire import DEFAULT_BACKENDS
 
 
-def passed(output: str) -> int:
-    match = re.search(r"(\d+) passed", output)
-    return int(match.group(1)) if match else 0
-
-
-@pytest.mark.parametrize("backends", [DEFAULT_BACKENDS, BACKENDS], ids=["default", "all"])
 def test_generated_project_installs_and_passes_its_own_tests(
-    rendered, install_project, tmp_path: Path, backends: list[str]
+    rendered, install_project, tmp_path: Path
 ) -> None:
+    """The default project in the shared stack; test_lock runs the one with every back
+    end the way its README says (`uv sync`, `uv run`)."""
     # A copy: running its tests writes their bytecode into it.
-    project = install_project(private_copy(rendered(backends, package_name="proj_tests"), tmp_path))
+    path = private_copy(rendered(DEFAULT_BACKENDS, package_name="proj_tests"), tmp_path)
+    project = install_project(path)
 
     run = project.run("-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore")
 
     assert run.returncode == 0, run.stdout + run.stderr
-    assert passed(run.stdout) >= 10 + 4 * len(backends)
-    listed = project.run("-m", "proj_tests", "--list").stdout.splitlines()
-    resources = dict(line.split(maxsplit=1) for line in listed)
-    assert list(resources) == sorted(backends)
-    # Each runs its sweep on its own back end, summarised on the light one.
-    assert resources == {b: f"on {', '.join(dict.fromkeys(['local', b]))}" for b in backends}
+    assert tests_passed(run.stdout) >= 10 + 4 * len(DEFAULT_BACKENDS)
+    resources = listing(project.run("-m", "proj_tests", "--list").stdout)
+    assert list(resources) == sorted(DEFAULT_BACKENDS)
+    assert resources == expected_listing(DEFAULT_BACKENDS)
 
 
 def test_own_tests_catch_an_executor_built_beside_an_electron(

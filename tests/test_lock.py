@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from projects import private_copy, uv_pip
+from projects import expected_listing, listing, private_copy, tests_passed, uv_pip
 from questionnaire import BACKENDS, CONFIG, DEFAULT_BACKENDS, REGISTRY
 from releases import FUTURE, exported, fake_future_releases, installed, normalize, pins
 from stack_lock import (
@@ -157,19 +157,24 @@ def test_every_back_end_together_installs_with_uv_and_passes_its_own_checks(
     rendered, tmp_path: Path
 ) -> None:
     """The README's uv path for a project of all the back ends: `uv sync --locked`, then
-    its own tests and lint with `uv run`, as its CI runs them."""
+    its workflows listed, its own tests and lint with `uv run`, as its CI runs them."""
     project = private_copy(rendered(BACKENDS), tmp_path)
     env = {"COVALENT_CONFIG_DIR": str(tmp_path / "covalent"), "HOME": str(tmp_path / "home")}
     sync = uv_run(project, "sync", "--locked", "--python", sys.executable, **env)
     assert sync.returncode == 0, sync.stderr
     package = tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"]
-    listing = ["python", "-m", package.replace("-", "_"), "--list"]  # as its README says
+    list_command = ["python", "-m", package.replace("-", "_"), "--list"]  # as its README says
     for _ in range(2):  # uv adds nothing of its own to a command's output, the second time too
-        listed = uv_run(project, "run", "--locked", *listing, **env)
+        listed = uv_run(project, "run", "--locked", *list_command, **env)
         assert listed.returncode == 0 and listed.stderr == "", listed.stderr
-    for command in (["pytest", "-q", "-p", "no:cacheprovider"], ["ruff", "check", "."]):
-        run = uv_run(project, "run", "--locked", *command, **env)
-        assert run.returncode == 0, f"{' '.join(command)}:\n{run.stdout}{run.stderr}"
+    resources = listing(listed.stdout)
+    assert list(resources) == sorted(BACKENDS)
+    assert resources == expected_listing(BACKENDS)
+    tests = uv_run(project, "run", "--locked", "pytest", "-q", "-p", "no:cacheprovider", **env)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert tests_passed(tests.stdout) >= 10 + 4 * len(BACKENDS)
+    lint = uv_run(project, "run", "--locked", "ruff", "check", ".", **env)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
     fmt = uv_run(project, "run", "--locked", "ruff", "format", "--check", ".", **env)
     assert fmt.returncode == 0, fmt.stdout
 
