@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -247,13 +247,14 @@ class CovalentServer:
     Used as a context manager it always stops the server and every process it started.
     """
 
-    def __init__(self, bin_path: Path, root: Path, port: int, *, cluster: bool = True) -> None:
-        """`cluster=False`: no Dask cluster of its own (`--no-cluster`), for servers whose
-        projects never use it: a cluster costs 5 to 8 CPU-seconds a minute while idle."""
+    def __init__(self, bin_path: Path, root: Path, port: int, options: Sequence[str] = ()) -> None:
+        """`options` of `covalent start`: an idle server's own Dask cluster costs 5 to 8
+        CPU-seconds a minute with its default two workers, 3 to 4 with one (`--workers
+        1`), 0.1 without a cluster (`--no-cluster`)."""
         self.covalent = bin_path / "covalent"
         self.root = root
         self.port = port
-        self.options = [] if cluster else ["--no-cluster"]
+        self.options = list(options)
         self.env = covalent_env(root) | {"COVALENT_SVC_PORT": str(port)}  # its own port
 
     @property

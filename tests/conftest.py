@@ -211,7 +211,10 @@ def covalent_server(
     """One real Covalent server for the session (a start costs about 10 s), from the
     shared stack, with its own config, database and HOME; always stopped."""
     root = tmp_path_factory.mktemp("covalent")
-    server = CovalentServer(bin_dir(stack_python.parent.parent), root, free_port())
+    # One Dask worker: enough for the workflows on the server's own cluster, and it
+    # costs half the CPU of the default two while the server waits through the session.
+    options = ["--workers", "1"]
+    server = CovalentServer(bin_dir(stack_python.parent.parent), root, free_port(), options)
     (root / "home").mkdir()
     server.env["HOME"] = str(root / "home")  # the server's ~/.ssh, for the SSH plugins
     started = time.monotonic()

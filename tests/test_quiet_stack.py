@@ -45,7 +45,8 @@ def project(
     uv_pip(python, "install", "--no-deps", "--reinstall-package", PACKAGE, str(path))
     root = tmp_path_factory.mktemp(f"covalent-{version}")
     # The project's back ends (local, gcpbatch) never use the server's own Dask cluster.
-    with CovalentServer(bin_dir(environment), root, free_port(), cluster=False) as server:
+    server = CovalentServer(bin_dir(environment), root, free_port(), ["--no-cluster"])
+    with server:
         yield InstalledProject(python, path, server.env)
 
 
