@@ -333,7 +333,7 @@ def tree_digest(project: Path) -> str:
     return digest.hexdigest()
 
 
-def tests_passed(output: str) -> int:
+def passed_count(output: str) -> int:
     """How many tests a pytest run's summary says passed."""
     match = re.search(r"(\d+) passed", output)
     return int(match.group(1)) if match else 0

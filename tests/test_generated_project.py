@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from projects import expected_listing, listing, private_copy, tests_passed
+from projects import expected_listing, listing, passed_count, private_copy
 from questionnaire import DEFAULT_BACKENDS
 
 
@@ -20,7 +20,7 @@ def test_generated_project_installs_and_passes_its_own_tests(
     run = project.run("-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore")
 
     assert run.returncode == 0, run.stdout + run.stderr
-    assert tests_passed(run.stdout) >= 10 + 4 * len(DEFAULT_BACKENDS)
+    assert passed_count(run.stdout) >= 10 + 4 * len(DEFAULT_BACKENDS)
     resources = listing(project.run("-m", "proj_tests", "--list").stdout)
     assert list(resources) == sorted(DEFAULT_BACKENDS)
     assert resources == expected_listing(DEFAULT_BACKENDS)

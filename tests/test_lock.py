@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from projects import expected_listing, listing, private_copy, tests_passed, uv_pip
+from projects import expected_listing, listing, passed_count, private_copy, uv_pip
 from questionnaire import BACKENDS, CONFIG, DEFAULT_BACKENDS, REGISTRY
 from releases import FUTURE, exported, fake_future_releases, installed, normalize, pins
 from stack_lock import (
@@ -172,7 +172,7 @@ def test_every_back_end_together_installs_with_uv_and_passes_its_own_checks(
     assert resources == expected_listing(BACKENDS)
     tests = uv_run(project, "run", "--locked", "pytest", "-q", "-p", "no:cacheprovider", **env)
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert tests_passed(tests.stdout) >= 10 + 4 * len(BACKENDS)
+    assert passed_count(tests.stdout) >= 10 + 4 * len(BACKENDS)
     lint = uv_run(project, "run", "--locked", "ruff", "check", ".", **env)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     fmt = uv_run(project, "run", "--locked", "ruff", "format", "--check", ".", **env)
