@@ -23,6 +23,8 @@ import covalent as ct
 from covalent.executor import _executor_manager
 from covalent.executor.base import _AbstractBaseExecutor
 
+sys.dont_write_bytecode = True  # the projects' files stay as rendered (tests share them)
+
 
 def register_plugin(package: str, plugin_module: str) -> None:
     """What the project's entry point does once it is installed beside the server."""

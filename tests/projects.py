@@ -87,8 +87,11 @@ def overlay(stack_python: Path, path: Path) -> Path:
 
 
 def uv_pip(python: Path, *args: str) -> None:
-    """`uv pip` on the environment of `python`, quietly; it must work."""
-    subprocess.run([uv(), "pip", *args, "--quiet", "--python", str(python)], check=True)
+    """`uv pip` on the environment of `python`, quietly; it must work. A project's build
+    backend (uv_only_build.py for some) runs from its folder and writes no bytecode there:
+    tests share rendered projects as they are."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    subprocess.run([uv(), "pip", *args, "--quiet", "--python", str(python)], check=True, env=env)
 
 
 def executor_instances(source: str) -> list[tuple[str, str]]:
