@@ -70,12 +70,13 @@ _STACK: list[Future[Path]] = []
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the modules that need no Covalent stack first, while it builds (each module
-    stays in one piece, in its order). A module on the session's Covalent server that
-    scheduling.ON_THE_SERVER does not name would run beside it in parallel workers: it
-    stops the session instead."""
+    """Run the modules that need no Covalent stack first, while it builds, and those of
+    scheduling.LAST at the end (each module stays in one piece, in its order). A module
+    on the session's Covalent server that scheduling.ON_THE_SERVER does not name would
+    run beside it in parallel workers: it stops the session instead."""
     needs_stack = {item.module for item in items if "stack_python" in item.fixturenames}
-    items.sort(key=lambda item: item.module in needs_stack)
+    last = {item.module for item in items if item.nodeid.split("::")[0] in scheduling.LAST}
+    items.sort(key=lambda item: (item.module in last, item.module in needs_stack))
     if missing := scheduling.unlisted(items):
         pytest.exit(f"add {missing} to ON_THE_SERVER in tests/scheduling.py")
 

@@ -24,6 +24,11 @@ ON_THE_SERVER = (
     "tests/test_readiness.py",
     "tests/test_real_backends.py",
 )
+# Modules that run last, when the other workers are done or nearly: the demo starts a
+# Covalent server with its Dask cluster, as a user's first run does, and that start took
+# 186 s, and once over its 300 s bound, beside the session's first minutes (the stack
+# and three Pythons' environments synced, servers starting); alone it takes 24 s.
+LAST = ("tests/test_demo.py",)
 # Modules whose module-scoped fixture builds template releases: one worker each.
 WHOLE = ("tests/test_migrations.py", "tests/test_template_update.py")
 # Modules whose module-scoped fixture is parametrized (a project synced and a server

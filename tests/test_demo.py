@@ -41,7 +41,9 @@ def test_demo_says_each_stage_completes_and_its_printed_stop_works_from_anywhere
     lines = [line.strip() for line in demo.stdout.splitlines()]
     printed = [line for line in lines if line.endswith("dev.py demo --stop")]
     stop = printed[-1] if printed else f"python3 {clone / 'dev.py'} demo --stop"
-    state = json.loads((clone / "build" / "demo" / "server.json").read_text())
+    state_file = clone / "build" / "demo" / "server.json"
+    assert state_file.exists(), demo.stdout + demo.stderr  # its server never came up
+    state = json.loads(state_file.read_text())
     pid = int(next((Path(state["root"]) / "cache").rglob("ui.pid")).read_text())
     started = process_tree({pid})  # the server and its Dask cluster
     try:
