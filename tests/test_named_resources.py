@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from projects import ruff_problems, template_debris
+from projects import listing, ruff_problems, template_debris
 from questionnaire import BACKENDS, QUESTIONS, REGISTRY
 
 PACKAGE = "named_resources"
@@ -98,8 +98,7 @@ def test_each_named_resource_is_its_classes_instance_and_its_example_uses_it(
 def test_list_check_and_setup_know_each_named_resource(project: Path, install_project) -> None:
     installed = install_project(project)
 
-    listed = installed.run("-m", PACKAGE, "--list").stdout.splitlines()
-    resources = dict(line.split(maxsplit=1) for line in listed)
+    resources = listing(installed.run("-m", PACKAGE, "--list").stdout)
     for backend in NAMED:
         assert resources[backend] == f"on local, {backend}, {instance(backend)}"
     check = installed.run("-m", PACKAGE, "check", "dask_bigmem", "awsbatch_gpu", timeout=120)
