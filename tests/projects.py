@@ -66,12 +66,15 @@ def overlay(stack_python: Path, path: Path) -> Path:
     the stack (its site-packages added after its own, .pth files and all) and keeps the
     projects a worker installs to itself, so workers never replace each other's. Its
     bin/ has the stack's commands, those in Python run by its own python; its python.
+    A generated project run in it sees only its own executor plugins (plugin_filter).
     """
     shutil.rmtree(path, ignore_errors=True)
     subprocess.run([str(stack_python), "-m", "venv", "--without-pip", str(path)], check=True)
     stack = stack_python.parent.parent
     site, stack_site = (next(env.glob("lib/python3.*/site-packages")) for env in (path, stack))
     (site / "zz-stack.pth").write_text(f"import site; site.addsitedir({str(stack_site)!r})\n")
+    shutil.copy(Path(__file__).with_name("plugin_filter.py"), site / "covtest_plugin_filter.py")
+    (site / "covtest_plugin_filter.pth").write_text("import covtest_plugin_filter\n")
     python = bin_dir(path) / "python"
     for command in sorted(bin_dir(stack).iterdir()):
         mine = bin_dir(path) / command.name
@@ -100,11 +103,34 @@ def executor_instances(source: str) -> list[tuple[str, str]]:
     return re.findall(pattern, source, flags=re.MULTILINE)
 
 
-class InstalledProject:
-    """A generated project installed in the shared stack."""
+PLUGINS = "COVTEST_EXECUTOR_PLUGINS"  # read by plugin_filter.py
 
-    def __init__(self, python: Path, path: Path, env: dict[str, str]) -> None:
-        self.python, self.path, self.env = python, path, env
+
+def distributions(pyproject: dict) -> list[str]:
+    """A project's own distribution and those it depends on, by name."""
+    requirements = pyproject["project"].get("dependencies", [])
+    names = [re.match(r"[A-Za-z0-9._-]+", r.strip()).group() for r in requirements]
+    return [pyproject["project"]["name"], *names]
+
+
+class InstalledProject:
+    """A generated project installed in the shared stack. Its `env` (a copy of the one
+    given, however it is set) names the executor plugins the project installs: in a
+    worker's overlay of the stack Covalent sees only those (plugin_filter.py)."""
+
+    def __init__(
+        self, python: Path, path: Path, env: dict[str, str], plugins: list[str] = ()
+    ) -> None:
+        self.python, self.path, self.plugins = python, path, ",".join(plugins)
+        self.env = env
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self._env
+
+    @env.setter
+    def env(self, env: dict[str, str]) -> None:
+        self._env = {**env, PLUGINS: self.plugins} if self.plugins else dict(env)
 
     def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         """Run the stack's python with these arguments inside the project."""
@@ -138,7 +164,8 @@ class Installer:
         )
         pyproject = tomllib.loads((path / "pyproject.toml").read_text())
         self.installed.append(pyproject["project"]["name"])
-        return InstalledProject(self.python, path, env or covalent_env(self.covalent_root))
+        env = env or covalent_env(self.covalent_root)
+        return InstalledProject(self.python, path, env, distributions(pyproject))
 
     def uninstall_all(self) -> None:
         if self.installed:
@@ -361,9 +388,9 @@ def run_project_tests(install_project: Callable, project: Path) -> None:
     if digest in _PASSED:
         return
     installed = install_project(project)
-    # -W ignore: the shared stack has every plugin, and Covalent imports them all, so a
-    # project without gcpbatch would see its warnings here (test_quiet_stack.py checks
-    # that a project of its own shows none).
+    # -W ignore: in the shared stack itself (-n 0, no worker's overlay) Covalent imports
+    # every plugin, so a project without gcpbatch would see its warnings here
+    # (test_quiet_stack.py checks that a project of its own shows none).
     run = installed.run("-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore")
     assert run.returncode == 0, run.stdout + run.stderr
     _PASSED.add(digest)

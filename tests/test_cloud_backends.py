@@ -212,13 +212,13 @@ def test_check_of_a_cloud_backend_names_what_is_missing_offline_and_what_it_cann
     project = install_project(path)
     home = tmp_path / "home"
     home.mkdir()
-    env = {
+    project.env = {
         key: value for key, value in project.env.items() if not key.startswith(CLOUD_VARIABLES)
     } | {"HOME": str(home), "PATH": "/usr/bin:/bin"}
-    project.env = env
 
     bare = project.run("-c", CHECK.format(package=package), "check")
-    provide(backend, home, env, yaml.safe_load((path / ".copier-answers.yml").read_text()))
+    answers = yaml.safe_load((path / ".copier-answers.yml").read_text())
+    provide(backend, home, project.env, answers)  # what a user then sets up
     ready = project.run("-c", CHECK.format(package=package), "check")
     print(f"\n{bare.stdout}{ready.stdout}")
 
