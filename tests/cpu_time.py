@@ -1,4 +1,4 @@
-"""CPU seconds by module, printed after the tests, beside pytest's --durations.
+"""CPU seconds by module and by test, printed after the tests, beside --durations.
 
 On CI's two cores the suite's wall time cannot fall below half its CPU time, so where
 the CPU goes says what to cut; wall time alone mixes it with waiting on remote work.
@@ -17,7 +17,7 @@ import pytest
 
 KEY = "cpu_seconds"
 START = pytest.StashKey[float]()  # CPU seconds when the current phase began
-SHOWN = 15  # modules listed
+SHOWN = 15  # modules listed, and tests
 
 
 def cpu_seconds() -> float:
@@ -32,6 +32,7 @@ class CpuTime:
 
     def __init__(self) -> None:
         self.by_module: dict[str, float] = defaultdict(float)
+        self.by_test: dict[str, float] = defaultdict(float)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item) -> Generator:
@@ -51,12 +52,15 @@ class CpuTime:
         for key, value in report.user_properties:
             if key == KEY:
                 self.by_module[report.nodeid.split("::")[0]] += value
+                self.by_test[report.nodeid] += value
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         total = sum(self.by_module.values())
         if not total:
             return
         terminalreporter.write_sep("=", f"CPU time by module: {total:.0f} s in all")
-        ranked = sorted(self.by_module.items(), key=lambda kv: -kv[1])
-        for module, seconds in ranked[:SHOWN]:
-            terminalreporter.write_line(f"{seconds:8.1f} s  {seconds / total:4.0%}  {module}")
+        for title, by in (("module", self.by_module), ("test", self.by_test)):
+            if title == "test":
+                terminalreporter.write_sep("-", f"the {SHOWN} tests that took most")
+            for name, seconds in sorted(by.items(), key=lambda kv: -kv[1])[:SHOWN]:
+                terminalreporter.write_line(f"{seconds:8.1f} s  {seconds / total:4.0%}  {name}")
