@@ -38,6 +38,7 @@ from questionnaire import REGISTRY, answers_for
 from services import (
     DOWN,
     FRESH_USER,
+    FRESH_UV_USER,
     LOGIN,
     LOGIN2,
     LOGIN3,
@@ -262,7 +263,8 @@ def services(
     """Real sshd, Slurm and Dask on loopback for one test module, set up the way the
     generated README tells a user: the key where the answers say, and Host aliases in
     the server's ~/.ssh/config (the plugins take no port). The sshd lets in the test
-    user, with a ready virtualenv, and FRESH_USER, made anew with nothing installed.
+    user, with a ready virtualenv, and FRESH_USER and FRESH_UV_USER, made anew with
+    nothing installed but, for the second, uv.
 
     Where the services cannot run (not root, packages missing) the module skips with the
     reason; with REQUIRE_REAL_BACKENDS=1 (set by .ci/run) that is a failure instead.
@@ -277,8 +279,11 @@ def services(
     remote_python = remote_python_env(TEST_USER, REMOTE_REQUIREMENTS, REMOTE_CONSTRAINTS)
     venv_seconds = time.monotonic() - started
     fresh_user(FRESH_USER)
+    fresh_user(FRESH_UV_USER)
     with (
-        ssh_server(root / "sshd", port=free_port(), others=(FRESH_USER,)) as sshd,
+        ssh_server(
+            root / "sshd", port=free_port(), others=(FRESH_USER,), others_with_uv=(FRESH_UV_USER,)
+        ) as sshd,
         slurm_cluster(root / "slurm") as slurm,
         dask_cluster(stack_python, free_port(), root / "dask") as dask_address,
         silent_port() as silent,

@@ -38,6 +38,7 @@ from support import alive, end_processes, free_port, port_open, process_tree, pr
 
 TEST_USER = "covtest"
 FRESH_USER = "covfresh"  # made anew for each module that uses it: a new account
+FRESH_UV_USER = "covfreshuv"  # the same, whose owner ran uv's installer first
 LOGIN = "covalent-login"  # the Host alias a user would put in ~/.ssh/config
 LOGIN2 = "covalent-login2"  # a second alias to the same sshd: another machine, as SSH sees it
 LOGIN3 = "covalent-login3"  # a third, for two named resources besides the generated one
@@ -259,15 +260,22 @@ def _give_uv(pw: pwd.struct_passwd) -> str:
 
 @contextlib.contextmanager
 def ssh_server(
-    workdir: Path, port: int = 2222, user: str = TEST_USER, others: tuple[str, ...] = ()
+    workdir: Path,
+    port: int = 2222,
+    user: str = TEST_USER,
+    others: tuple[str, ...] = (),
+    others_with_uv: tuple[str, ...] = (),
 ) -> Iterator[SSHServer]:
     """Debian's sshd on 127.0.0.1:port with its own config, letting only ``user`` (and
-    the existing users ``others``) in, by the same key. ``user`` has uv on its PATH, as
-    a well-kept account has, so that `setup` installs with uv there; the others, new
-    accounts, have only pip."""
+    the existing users ``others`` and ``others_with_uv``) in, by the same key. ``user``
+    has uv on its PATH, as a well-kept account has, so that `setup` installs with uv
+    there; ``others``, new accounts, have only pip; ``others_with_uv`` have uv in
+    ~/.local/bin, where uv's installer puts it, and on their PATH."""
     workdir.mkdir(parents=True, exist_ok=True)
     pw = ensure_user(user)
     uv_folder = _give_uv(pw)
+    others_uv_folders = {name: _give_uv(pwd.getpwnam(name)) for name in others_with_uv}
+    others = (*others, *others_with_uv)
     procs = _Processes(workdir, uid=pw.pw_uid)
     if port_open("127.0.0.1", port):
         raise RuntimeError(f"port {port} is already in use")
@@ -278,7 +286,8 @@ def ssh_server(
     known_hosts.write_text(f"[127.0.0.1]:{port} {' '.join(host_pub.split()[:2])}\n")
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation directory
     config = workdir / "sshd_config"
-    config.write_text(f"""{_MARK}
+    config.write_text(
+        f"""{_MARK}
 ListenAddress 127.0.0.1:{port}
 HostKey {host_key}
 PidFile {workdir}/sshd.pid
@@ -294,7 +303,12 @@ MaxSessions 100
 LogLevel VERBOSE
 Match User {user}
   SetEnv PATH={uv_folder}:/usr/local/bin:/usr/bin:/bin
-""")
+"""
+        + "".join(
+            f"Match User {name}\n  SetEnv PATH={folder}:/usr/local/bin:/usr/bin:/bin\n"
+            for name, folder in others_uv_folders.items()
+        )
+    )
     subprocess.run([_SSHD, "-t", "-f", config], check=True)  # config errors, clearly
     for account in (pw, *map(pwd.getpwnam, others)):
         _authorize(account, client_pub, add=True)

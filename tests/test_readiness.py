@@ -1,12 +1,15 @@
 """`python -m PACKAGE check` and `setup` of generated projects, against real services.
 
 A new account on a cluster has nothing installed. For each back end that `setup`
-prepares, a project that takes the default answers and points at FRESH_USER (made anew
-for this module) is checked (it must name what is missing and the fix), set up,
+prepares, a project that takes the default answers and points at a new account (made
+anew for this module) is checked (it must name what is missing and the fix), set up,
 checked again, set up a second time (nothing may change) and its workflow dispatched
 to COMPLETED, as the generated README tells a user. The back ends go through this at
-once, each with its own virtualenv. Then each condition that `check` knows is made for
-real, and `check` must name it within its time bound.
+once, each with its own virtualenv. `setup` installs with pip on an account that has
+only Python, and with uv where the account's owner installed uv (the README's advice):
+ssh meets the first, the others the second (ACCOUNTS), so each way is taken from an
+empty home. Then each condition that `check` knows is made for real, and `check` must
+name it within its time bound.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from releases import installed, pins
 from services import (
     DOWN,
     FRESH_USER,
+    FRESH_UV_USER,
     LOGIN,
     SILENT,
     Services,
@@ -47,16 +51,23 @@ PINS = dict(
 ONE_OFF = "3.1.1"  # a cloudpickle release other than the pinned one
 CHECK_SECONDS = 10  # each check's bound, as readiness/__init__.py sets it
 WITHIN_BOUND = CHECK_SECONDS + 1  # what a check may report: its bound, and the loop's wake-up
+# The new account of each back end's project, and the installer `setup` finds there.
+ACCOUNTS = {
+    "ssh": (FRESH_USER, "pip"),
+    "slurm": (FRESH_UV_USER, "uv"),
+    "hpc": (FRESH_UV_USER, "uv"),
+}
 
 
 def fresh_answers(backend: str, **answers: str) -> dict[str, str]:
-    """A user's answers for an account of FRESH_USER: only the settings nobody can guess."""
+    """A user's answers for the back end's new account: only the settings nobody can guess."""
+    user = ACCOUNTS[backend][0]
     settings = {
-        "ssh": {"ssh_hostname": LOGIN, "ssh_username": FRESH_USER},
-        "slurm": {"slurm_address": LOGIN, "slurm_username": FRESH_USER},
-        "hpc": {"hpc_address": LOGIN, "hpc_username": FRESH_USER},
+        "ssh": {"ssh_hostname": LOGIN, "ssh_username": user},
+        "slurm": {"slurm_address": LOGIN, "slurm_username": user},
+        "hpc": {"hpc_address": LOGIN, "hpc_username": user},
     }
-    assert backend in settings, f"{backend} has `setup`: add its answers here"
+    assert backend in settings, f"{backend} has `setup`: add its answers and ACCOUNTS here"
     return {"package_name": f"fresh_{backend}", **settings[backend], **answers}
 
 
@@ -129,16 +140,18 @@ def test_setup_prepares_the_new_account_and_check_then_passes(
     accounts: dict[str, Account], backend: str
 ) -> None:
     setup, check = accounts[backend].steps["setup"], accounts[backend].steps["check after"]
+    user, installer = ACCOUNTS[backend]
     print(f"\n{backend}: setup took {setup.seconds:.1f} s:\n{setup.run.stdout}")
 
     assert setup.run.returncode == 0, setup.out
     assert "created the virtualenv" in setup.run.stdout
-    assert f"{backend}: ready: {FRESH_USER}@{LOGIN}" in setup.run.stdout  # its own check
+    assert f" with {installer}" in setup.run.stdout
+    assert f"{backend}: ready: {user}@{LOGIN}" in setup.run.stdout  # its own check
     assert check.run.returncode == 0, check.out
     for name, version in PINS.items():
         assert f"{name} {version}" in check.run.stdout
     # Everything covalent needs there is at the project's locked version, not the newest.
-    venv = Path(pwd.getpwnam(FRESH_USER).pw_dir) / ".venvs" / f"fresh_{backend}"
+    venv = Path(pwd.getpwnam(user).pw_dir) / ".venvs" / f"fresh_{backend}"
     remote = installed(venv / "bin" / "python")
     locked = pins((accounts[backend].project.path / "constraints.txt").read_text())
     assert len(remote) > 50
@@ -165,7 +178,7 @@ def test_workflow_completes_on_the_new_account_after_setup(
     assert dispatch.run.returncode == 0, dispatch.out
     assert "Status: COMPLETED" in dispatch.run.stdout
     result = json.loads(dispatch.run.stdout[dispatch.run.stdout.index("{") :])
-    assert result["ran_on"]["user"] == FRESH_USER
+    assert result["ran_on"]["user"] == ACCOUNTS[backend][0]
 
 
 def test_check_names_a_remote_cloudpickle_one_release_off_and_a_failed_task_points_to_it(
@@ -174,16 +187,17 @@ def test_check_names_a_remote_cloudpickle_one_release_off_and_a_failed_task_poin
     """Slurm jobs refuse another cloudpickle (the plugin checks), so the dispatch fails;
     its message must say why and name the check. Setup then repairs the account."""
     account = accounts["slurm"]
-    home = pwd.getpwnam(FRESH_USER).pw_dir
+    user = ACCOUNTS["slurm"][0]
+    home = pwd.getpwnam(user).pw_dir
     python = f"{home}/.venvs/fresh_slurm/bin/python"
-    run_as(FRESH_USER, python, "-m", "pip", "install", "-q", f"cloudpickle=={ONE_OFF}")
+    run_as(user, python, "-m", "pip", "install", "-q", f"cloudpickle=={ONE_OFF}")
 
     check = step(account.project, account.package, "check", "slurm")
     dispatch = step(account.project, account.package, "slurm")
     repair = step(account.project, account.package, "setup", "slurm")
     print(f"\n{check.run.stdout}({check.seconds:.1f} s)\n{dispatch.run.stderr[-600:]}")
 
-    expected = f"cloudpickle {ONE_OFF} in a job's python on {FRESH_USER}@{LOGIN}, "
+    expected = f"cloudpickle {ONE_OFF} in a job's python on {user}@{LOGIN}, "
     expected += f"this project has {PINS['cloudpickle']}"
     assert check.run.returncode == 1
     assert expected in check.run.stdout
@@ -200,7 +214,7 @@ def test_check_names_a_psij_without_the_slurm_fix_and_setup_writes_it(
     """The virtualenv of a project from before the fix, or one a user made: PSI/J's own
     Slurm executor would fail every task while one of the user's jobs waits."""
     account = accounts["hpc"]
-    venv = Path(pwd.getpwnam(FRESH_USER).pw_dir) / ".venvs" / "fresh_hpc"
+    venv = Path(pwd.getpwnam(ACCOUNTS["hpc"][0]).pw_dir) / ".venvs" / "fresh_hpc"
     fix = next(venv.glob("lib/python3.*/site-packages/psij-descriptors/covalent_hpc_slurm.py"))
     fix.unlink()
 
@@ -225,10 +239,11 @@ def test_check_names_a_remote_python_of_another_minor_version_and_setup_replaces
     python, why = other_minor_python(Path("/tmp"))
     if python is None:
         pytest.skip(f"no other Python for the remote side: {why}")
-    run_as(FRESH_USER, str(python), "-m", "venv", "--without-pip", "venv-other")
-    project, package = make_project(
-        ["ssh"], **fresh_answers("ssh", ssh_python_path="~/venv-other/bin/python")
-    )
+    # On the account with uv: which installer replaces the venv is not the point here.
+    user = FRESH_UV_USER
+    run_as(user, str(python), "-m", "venv", "--without-pip", "venv-other")
+    answers = fresh_answers("ssh", ssh_username=user, ssh_python_path="~/venv-other/bin/python")
+    project, package = make_project(["ssh"], **answers)
 
     check = step(project, package, "check", "ssh")
     repair = step(project, package, "setup", "ssh")
@@ -236,7 +251,7 @@ def test_check_names_a_remote_python_of_another_minor_version_and_setup_replaces
 
     minor = ".".join(python.name[6:].split(".")[:2])
     assert check.run.returncode == 1
-    assert f"Python {minor} in ~/venv-other/bin/python on {FRESH_USER}@{LOGIN}" in check.out
+    assert f"Python {minor} in ~/venv-other/bin/python on {user}@{LOGIN}" in check.out
     assert "Fix: python -m fresh_ssh setup ssh." in check.run.stdout
     assert repair.run.returncode == 0, repair.out
     assert "Removing ~/venv-other: not a working Python" in repair.run.stdout
