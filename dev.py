@@ -180,7 +180,7 @@ def demo(argv: list[str]) -> int:
             return made.returncode
     with stages.stage("Installing its locked stack (uv sync)"):
         head_start.join()
-        project_python = synced(project, project / ".venv")
+        project_python = synced(project, project / ".venv", compile_bytecode=True)
     port = free_port(48008)
     server = CovalentServer(bin_dir(project / ".venv"), DEMO / "covalent", port)
     with stages.stage(f"Starting Covalent and its Dask cluster on port {port}"):

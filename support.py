@@ -47,15 +47,22 @@ def _stamp(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def synced(project: Path, environment: Path, *options: str) -> Path:
+def synced(
+    project: Path, environment: Path, *options: str, compile_bytecode: bool | None = None
+) -> Path:
     """`uv sync --locked` of `project` (with these options) into `environment`; return
     its python. `--locked` fails when uv.lock does not match pyproject.toml, so what is
     installed is exactly the lock. Skipped when the lock, the project's metadata and the
     options are what the last sync had.
 
-    Bytecode is compiled at install, as pip does and uv does not by default: where
-    PYTHONDONTWRITEBYTECODE is set (CI machines), every process would otherwise compile
-    covalent and its plugins again (3 to 13 s per `import covalent`, measured)."""
+    Bytecode is compiled at install (as pip does and uv does not by default) where
+    PYTHONDONTWRITEBYTECODE is set, unless `compile_bytecode` says: there every process
+    would otherwise compile covalent and its plugins again (3 to 13 s per `import
+    covalent`, measured). Elsewhere each module is compiled once, when first imported:
+    the tests' stack, with every plugin, takes 47 CPU-seconds to compile whole and
+    0.8 to install without (dev.py test lets the tests write bytecode)."""
+    if compile_bytecode is None:
+        compile_bytecode = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
     stamp = _stamp(
         (project / "uv.lock").read_text(), (project / "pyproject.toml").read_text(), *options
     )
@@ -66,7 +73,8 @@ def synced(project: Path, environment: Path, *options: str) -> Path:
             return python
         env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(environment.resolve())}
         subprocess.run(
-            [uv(), "sync", "--locked", "--compile-bytecode", "--quiet", *options],
+            [uv(), "sync", "--locked", "--quiet", *options]
+            + (["--compile-bytecode"] if compile_bytecode else []),
             cwd=project,
             env=env,
             check=True,
