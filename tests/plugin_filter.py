@@ -12,6 +12,7 @@ makes it, has only its back ends' plugins. A project's code that reaches for a p
 it does not install fails here as it would for its owner.
 """
 
+import functools
 import os
 import re
 
@@ -22,6 +23,11 @@ _allowed = os.environ.get("COVTEST_EXECUTOR_PLUGINS")
 def normalized(name: str) -> str:
     """A distribution's name as packaging compares it (PEP 503)."""
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_name(requirement: str) -> str:
+    """The distribution a requirement ("covalent-ssh-plugin==0.24; ...") names."""
+    return normalized(re.match(r"[A-Za-z0-9._-]+", requirement.strip()).group())
 
 
 def installed_with(names: set[str]) -> set[str]:
@@ -41,23 +47,25 @@ def installed_with(names: set[str]) -> set[str]:
             continue
         for requirement in requires:
             if not re.search(r"\bextra\s*==", requirement):  # only with an extra asked for
-                todo.append(normalized(re.match(r"[A-Za-z0-9._-]+", requirement).group()))
+                todo.append(requirement_name(requirement))
     return found
 
 
 if _allowed is not None:
     import importlib.metadata as _metadata
 
-    _all, _names = _metadata.entry_points, []
+    _all = _metadata.entry_points
+
+    @functools.cache
+    def _names() -> set[str]:  # looked up when Covalent first asks, once
+        return installed_with({normalized(name) for name in _allowed.split(",")})
 
     def _entry_points(**params):  # noqa: ANN003, ANN202 (importlib.metadata's signature)
         found = _all(**params)
         if params.get("group") != GROUP:
             return found
-        if not _names:
-            _names.append(installed_with({normalized(n) for n in _allowed.split(",")}))
         return _metadata.EntryPoints(
-            entry for entry in found if entry.dist and normalized(entry.dist.name) in _names[0]
+            entry for entry in found if entry.dist and normalized(entry.dist.name) in _names()
         )
 
     _metadata.entry_points = _entry_points

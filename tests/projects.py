@@ -11,10 +11,11 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import copier
+from plugin_filter import requirement_name
 from questionnaire import BACKENDS, CONFIG, REGISTRY, REPO, answers_for
 
 from support import BUILD, bin_dir, copy_working_tree, covalent_env, synced, uv
@@ -109,19 +110,18 @@ PLUGINS = "COVTEST_EXECUTOR_PLUGINS"  # read by plugin_filter.py
 def distributions(pyproject: dict) -> list[str]:
     """A project's own distribution and those it depends on, by name."""
     requirements = pyproject["project"].get("dependencies", [])
-    names = [re.match(r"[A-Za-z0-9._-]+", r.strip()).group() for r in requirements]
-    return [pyproject["project"]["name"], *names]
+    return [pyproject["project"]["name"], *map(requirement_name, requirements)]
 
 
 class InstalledProject:
     """A generated project installed in the shared stack. Its `env` (a copy of the one
-    given, however it is set) names the executor plugins the project installs: in a
-    worker's overlay of the stack Covalent sees only those (plugin_filter.py)."""
+    given, however it is set) names the project's `distributions`: in a worker's overlay
+    of the stack Covalent sees only the executor plugins they install (plugin_filter.py)."""
 
     def __init__(
-        self, python: Path, path: Path, env: dict[str, str], plugins: list[str] = ()
+        self, python: Path, path: Path, env: dict[str, str], distributions: Sequence[str] = ()
     ) -> None:
-        self.python, self.path, self.plugins = python, path, ",".join(plugins)
+        self.python, self.path, self.distributions = python, path, ",".join(distributions)
         self.env = env
 
     @property
@@ -130,7 +130,7 @@ class InstalledProject:
 
     @env.setter
     def env(self, env: dict[str, str]) -> None:
-        self._env = {**env, PLUGINS: self.plugins} if self.plugins else dict(env)
+        self._env = {**env, PLUGINS: self.distributions} if self.distributions else dict(env)
 
     def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         """Run the stack's python with these arguments inside the project."""

@@ -273,8 +273,7 @@ def ssh_server(
     ~/.local/bin, where uv's installer puts it, and on their PATH."""
     workdir.mkdir(parents=True, exist_ok=True)
     pw = ensure_user(user)
-    uv_folder = _give_uv(pw)
-    others_uv_folders = {name: _give_uv(pwd.getpwnam(name)) for name in others_with_uv}
+    uv_folders = {name: _give_uv(pwd.getpwnam(name)) for name in (user, *others_with_uv)}
     others = (*others, *others_with_uv)
     procs = _Processes(workdir, uid=pw.pw_uid)
     if port_open("127.0.0.1", port):
@@ -301,12 +300,10 @@ Subsystem sftp internal-sftp
 MaxStartups 100
 MaxSessions 100
 LogLevel VERBOSE
-Match User {user}
-  SetEnv PATH={uv_folder}:/usr/local/bin:/usr/bin:/bin
 """
         + "".join(
             f"Match User {name}\n  SetEnv PATH={folder}:/usr/local/bin:/usr/bin:/bin\n"
-            for name, folder in others_uv_folders.items()
+            for name, folder in uv_folders.items()
         )
     )
     subprocess.run([_SSHD, "-t", "-f", config], check=True)  # config errors, clearly
@@ -352,10 +349,11 @@ def remote_python_env(
         # With the user's uv, as `setup` installs on such an account (pip took 25 to 40
         # CPU-seconds more, at the start of the session, when every worker is busy), and
         # compiled, as pip does: the first tasks, several at once, would each compile it.
-        uv_as_user = [Path(_give_uv(pw)) / "uv", "pip", "install", "--quiet", "--python", python]
-        uv_as_user.append("--compile-bytecode")
+        uv_of_user = Path(_give_uv(pw)) / "uv"
         certs = ["env", "UV_SYSTEM_CERTS=1", "UV_NATIVE_TLS=1"]  # as `setup` runs uv
-        run_as(user, *certs, *uv_as_user, "-c", pinned, *packages, timeout=timeout)
+        install = [uv_of_user, "pip", "install", "--quiet", "--compile-bytecode"]
+        install += ["--python", python, "-c", pinned, *packages]
+        run_as(user, *certs, *install, timeout=timeout)
         run_as(user, "touch", done)
     return python
 
