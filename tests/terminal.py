@@ -16,6 +16,7 @@ from types import TracebackType
 
 import pexpect
 import pyte
+from wcwidth import wcwidth  # pyte's own measure of a character's width
 
 # Keys as a terminal sends them.
 ENTER = "\r"
@@ -46,6 +47,11 @@ class Terminal:
         # Lines that scroll off the top are kept, so the whole session can be printed.
         self.screen = pyte.HistoryScreen(COLUMNS, rows, history=5000)
         self._stream = pyte.ByteStream(self.screen)
+        # Rows as text, drawn again only where pyte marks them changed (`dirty`): the
+        # tests read the screen after each read, and pyte's `display` draws every
+        # character of every row (70% of a copy test's own CPU).
+        self._rows = [""] * rows
+        self._scrolled: list[str] = []
         environment = dict(os.environ)  # the test's Copier settings and git identity
         environment.update(
             TERM="xterm-256color",
@@ -95,20 +101,43 @@ class Terminal:
         except pexpect.EOF:
             return None
 
+    @staticmethod
+    def _render(line: dict[int, pyte.screens.Char]) -> str:
+        """A row as pyte's `display` draws it: a wide character's second cell skipped."""
+        chars, wide = [], False
+        for x in range(COLUMNS):
+            if wide:
+                wide = False
+                continue
+            data = line[x].data
+            wide = wcwidth(data[:1]) == 2
+            chars.append(data)
+        return "".join(chars)
+
+    def rows(self) -> list[str]:
+        """The visible rows, as pyte's `display` gives them."""
+        dirty, self.screen.dirty = self.screen.dirty, set()
+        for y in dirty:
+            if y < len(self._rows):
+                self._rows[y] = self._render(self.screen.buffer[y])
+        return self._rows
+
     def text(self) -> str:
         """The visible screen, one line per row, trailing spaces and empty rows removed."""
-        return "\n".join(line.rstrip() for line in self.screen.display).rstrip("\n")
+        return "\n".join(line.rstrip() for line in self.rows()).rstrip("\n")
 
     def transcript(self) -> str:
         """Every line drawn so far: the lines scrolled off the top, then the screen."""
-        width = range(self.screen.columns)
         top = self.screen.history.top
-        scrolled = ["".join(line[x].data for x in width).rstrip() for line in top]
-        return "\n".join([*scrolled, self.text()]).rstrip("\n")
+        if len(top) < len(self._scrolled) or len(top) == top.maxlen:
+            self._scrolled = []  # history full: its oldest lines are gone
+        for line in list(top)[len(self._scrolled) :]:
+            self._scrolled.append("".join(line[x].data for x in range(COLUMNS)).rstrip())
+        return "\n".join([*self._scrolled, self.text()]).rstrip("\n")
 
     def line_with(self, needle: str) -> str:
         """The lowest visible row that contains `needle` (trailing spaces removed)."""
-        found = [line.rstrip() for line in self.screen.display if needle in line]
+        found = [line.rstrip() for line in self.rows() if needle in line]
         assert found, f"{needle!r} on no line of the screen:\n{self.text()}"
         return found[-1]
 
