@@ -16,7 +16,7 @@ from types import TracebackType
 
 import pexpect
 import pyte
-from wcwidth import wcwidth  # pyte's own measure of a character's width
+from pyte.screens import wcwidth  # pyte's own measure of a character's width
 
 # Keys as a terminal sends them.
 ENTER = "\r"
