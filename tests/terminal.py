@@ -118,8 +118,7 @@ class Terminal:
         """The visible rows, as pyte's `display` gives them."""
         dirty, self.screen.dirty = self.screen.dirty, set()
         for y in dirty:
-            if y < len(self._rows):
-                self._rows[y] = self._render(self.screen.buffer[y])
+            self._rows[y] = self._render(self.screen.buffer[y])
         return self._rows
 
     def text(self) -> str:
@@ -132,7 +131,7 @@ class Terminal:
         if len(top) < len(self._scrolled) or len(top) == top.maxlen:
             self._scrolled = []  # history full: its oldest lines are gone
         for line in list(top)[len(self._scrolled) :]:
-            self._scrolled.append("".join(line[x].data for x in range(COLUMNS)).rstrip())
+            self._scrolled.append(self._render(line).rstrip())
         return "\n".join([*self._scrolled, self.text()]).rstrip("\n")
 
     def line_with(self, needle: str) -> str:
