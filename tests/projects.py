@@ -441,23 +441,6 @@ def data_args(backends: list[str], **extra: str) -> list[str]:
     return args
 
 
-def cli_copy(
-    template: Path, project: Path, backends: list[str], *options: str
-) -> subprocess.CompletedProcess[str]:
-    """`copier copy --trust --defaults` of a project with these back ends; it must work."""
-    run = copier_cli(
-        "copy",
-        "--trust",
-        "--defaults",
-        *options,
-        *data_args(backends, package_name=PACKAGE),
-        str(template),
-        str(project),
-    )
-    assert run.returncode == 0, run.stderr
-    return run
-
-
 def cli_update(project: Path, *options: str) -> subprocess.CompletedProcess[str]:
     """`copier update --trust --defaults --vcs-ref=:current:` with these options."""
     return copier_cli(

@@ -13,11 +13,11 @@ import pytest
 from projects import (
     PACKAGE,
     apply_edits,
-    cli_copy,
     cli_update,
     commit_all,
     copier_cli,
     data_args,
+    generate,
     git,
     hook_error,
     make_template_clone,
@@ -324,7 +324,7 @@ def test_update_fails_when_answers_claim_a_backend_never_generated(
     template_clone: Path, tmp_path: Path
 ) -> None:
     project = tmp_path / "p"
-    cli_copy(template_clone, project, ["local", "dask"])
+    generate(template_clone, project, ["local", "dask"])
     git(project, "rm", "--quiet", f"src/{PACKAGE}/workflows/dask.py")  # dask keeps the rest
     # slurm and its settings typed into the answers file instead of `copier update --data`.
     answers = project / ".copier-answers.yml"
@@ -363,7 +363,7 @@ def test_update_fails_when_the_package_folder_was_renamed_but_not_in_the_answers
     template_clone: Path, tmp_path: Path
 ) -> None:
     project = tmp_path / "p"
-    cli_copy(template_clone, project, ["local"])
+    generate(template_clone, project, ["local"])
     rename_package(project, "renamed", in_answers=False)
 
     run = cli_update(project, *data_args(["local", "dask"]))
@@ -397,7 +397,7 @@ def test_update_removing_a_backend_names_the_deleted_files_you_had_edited(
     template_clone: Path, tmp_path: Path, edited: str
 ) -> None:
     project = tmp_path / "p"
-    cli_copy(template_clone, project, ["local", "slurm"])
+    generate(template_clone, project, ["local", "slurm"])
     path = project / edited
     path.write_text(path.read_text() + "# my own note\n")
     commit_all(project, "My note")

@@ -13,7 +13,6 @@ import pytest
 from projects import (
     SRC,
     base_for,
-    cli_copy,
     cli_update,
     commit_all,
     conflict_leftovers,
@@ -63,7 +62,7 @@ def test_update_adds_a_backend_to_a_package_renamed_with_its_answer(
     template_clone: Path, tmp_path: Path, install_project
 ) -> None:
     project = tmp_path / "p"
-    cli_copy(template_clone, project, ["local"])
+    generate(template_clone, project, ["local"])
     rename_package(project, "renamed", in_answers=True)
 
     run = cli_update(project, *data_args(["local", "slurm"]))
@@ -82,7 +81,7 @@ def test_project_tests_fail_when_the_answers_file_was_edited_by_hand(
     template_clone: Path, tmp_path: Path, install_project
 ) -> None:
     project = tmp_path / "p"
-    cli_copy(template_clone, project, ["local"])
+    generate(template_clone, project, ["local"])
     answers = project / ".copier-answers.yml"
     answers.write_text(answers.read_text().replace("- local\n", "- local\n- dask\n"))
 
@@ -102,7 +101,7 @@ def test_update_adds_a_backend_to_a_project_that_locked_a_dependency_of_its_own(
     The update merges the template's new lock into that one: no conflict, and uv takes
     the result as the lock of the edited project (`uv lock --check`)."""
     project = tmp_path / "p"
-    cli_copy(template_clone, project, ["local"])
+    generate(template_clone, project, ["local"])
     pyproject = project / "pyproject.toml"
     own = '# Your own dependencies:\n    "tomli-w",\n'  # not in the stack
     pyproject.write_text(pyproject.read_text().replace("# Your own dependencies:\n", own))
