@@ -30,7 +30,7 @@ import pytest
 import yaml
 from answer_strategies import answers, parse_named_resources, parse_sbatch_options
 from hypothesis import event, given, reject, settings
-from projects import git, ruff_problems, template_debris, uv_pip
+from projects import PLUGINS, distributions, git, ruff_problems, template_debris, uv_pip
 from questionnaire import BACKENDS, REGISTRY, is_asked, required_answers
 
 from support import covalent_env
@@ -140,15 +140,20 @@ def test_sampled_accepted_answers_make_projects_that_pass_their_own_tests(
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
         project = render(template_files, Path(folder) / "project", data)
-        name = tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"]
+        pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+        name = pyproject["project"]["name"]
         uv_pip(stack_python, "install", "--no-deps", str(project))
+        # Covalent sees the project's own plugins only, as in its own virtualenv.
+        env = covalent_env(Path(folder) / "covalent") | {
+            PLUGINS: ",".join(distributions(pyproject))
+        }
         try:
             run = subprocess.run(
                 [str(stack_python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore"],
                 cwd=project,
                 capture_output=True,
                 text=True,
-                env=covalent_env(Path(folder) / "covalent"),
+                env=env,
             )
         finally:
             uv_pip(stack_python, "uninstall", name)

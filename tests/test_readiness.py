@@ -25,7 +25,15 @@ from pathlib import Path
 
 import pytest
 from commands import Step, step
-from projects import CONFIG, InstalledProject, Installer, overlay, private_copy, uv_pip
+from projects import (
+    CONFIG,
+    PLUGINS,
+    InstalledProject,
+    Installer,
+    overlay,
+    private_copy,
+    uv_pip,
+)
 from questionnaire import REGISTRY
 from releases import installed, pins
 from services import (
@@ -361,7 +369,8 @@ def test_check_of_local_says_whether_the_covalent_server_answers(
 ) -> None:
     project, package = make_project(["local"], package_name="local_check")
     up = step(project, package, "check", "local")
-    down = step(project, package, "check", "local", env=covalent_env(tmp_path / "nothing"))
+    no_server = covalent_env(tmp_path / "nothing") | {PLUGINS: project.env[PLUGINS]}
+    down = step(project, package, "check", "local", env=no_server)
 
     assert up.run.returncode == 0, up.out
     assert "local: ready: the Covalent server answers at http://" in up.run.stdout
