@@ -130,7 +130,12 @@ class InstalledProject:
 
     @env.setter
     def env(self, env: dict[str, str]) -> None:
-        self._env = {**env, PLUGINS: self.distributions} if self.distributions else dict(env)
+        self._env = self.naming_plugins(env)
+
+    def naming_plugins(self, env: dict[str, str]) -> dict[str, str]:
+        """A copy of `env` that names this project's distributions, for a command of it
+        run in another environment than its own (`env`)."""
+        return {**env, PLUGINS: self.distributions} if self.distributions else dict(env)
 
     def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         """Run the stack's python with these arguments inside the project."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 import ast
 import os
 import re
-import subprocess
 import tempfile
 import tomllib
 from pathlib import Path
@@ -30,7 +29,14 @@ import pytest
 import yaml
 from answer_strategies import answers, parse_named_resources, parse_sbatch_options
 from hypothesis import event, given, reject, settings
-from projects import PLUGINS, distributions, git, ruff_problems, template_debris, uv_pip
+from projects import (
+    InstalledProject,
+    distributions,
+    git,
+    ruff_problems,
+    template_debris,
+    uv_pip,
+)
 from questionnaire import BACKENDS, REGISTRY, is_asked, required_answers
 
 from support import covalent_env
@@ -143,18 +149,10 @@ def test_sampled_accepted_answers_make_projects_that_pass_their_own_tests(
         pyproject = tomllib.loads((project / "pyproject.toml").read_text())
         name = pyproject["project"]["name"]
         uv_pip(stack_python, "install", "--no-deps", str(project))
-        # Covalent sees the project's own plugins only, as in its own virtualenv.
-        env = covalent_env(Path(folder) / "covalent") | {
-            PLUGINS: ",".join(distributions(pyproject))
-        }
+        env = covalent_env(Path(folder) / "covalent")
+        installed = InstalledProject(stack_python, project, env, distributions(pyproject))
         try:
-            run = subprocess.run(
-                [str(stack_python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore"],
-                cwd=project,
-                capture_output=True,
-                text=True,
-                env=env,
-            )
+            run = installed.run("-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore")
         finally:
             uv_pip(stack_python, "uninstall", name)
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]

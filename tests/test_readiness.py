@@ -25,15 +25,7 @@ from pathlib import Path
 
 import pytest
 from commands import Step, step
-from projects import (
-    CONFIG,
-    PLUGINS,
-    InstalledProject,
-    Installer,
-    overlay,
-    private_copy,
-    uv_pip,
-)
+from projects import CONFIG, InstalledProject, Installer, overlay, private_copy, uv_pip
 from questionnaire import REGISTRY
 from releases import installed, pins
 from services import (
@@ -369,7 +361,7 @@ def test_check_of_local_says_whether_the_covalent_server_answers(
 ) -> None:
     project, package = make_project(["local"], package_name="local_check")
     up = step(project, package, "check", "local")
-    no_server = covalent_env(tmp_path / "nothing") | {PLUGINS: project.env[PLUGINS]}
+    no_server = project.naming_plugins(covalent_env(tmp_path / "nothing"))
     down = step(project, package, "check", "local", env=no_server)
 
     assert up.run.returncode == 0, up.out
