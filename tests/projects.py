@@ -16,7 +16,7 @@ from pathlib import Path
 
 import copier
 from plugin_filter import requirement_name
-from questionnaire import BACKENDS, CONFIG, REGISTRY, REPO, answers_for
+from questionnaire import BACKENDS, CONFIG, DEFAULT_BACKENDS, REGISTRY, REPO, answers_for
 
 from support import BUILD, bin_dir, copy_working_tree, covalent_env, synced, uv
 
@@ -339,13 +339,14 @@ def tree_differences(left: Path, right: Path) -> list[str]:
     return differences
 
 
-def with_backend(base: list[str], backend: str) -> list[str]:
-    return [b for b in BACKENDS if b in base or b == backend]
+def with_backends(base: list[str], added: list[str]) -> list[str]:
+    """The back ends of `base` and `added`, in copier.yml's order."""
+    return [b for b in BACKENDS if b in base or b in added]
 
 
-def base_for(backend: str) -> list[str]:
-    """A small project that does not have `backend` yet."""
-    return ["dask"] if backend == "local" else ["local"]
+def base_for(group: list[str]) -> list[str]:
+    """A small project with none of `group`: the default back ends not in it."""
+    return [b for b in DEFAULT_BACKENDS if b not in group]
 
 
 def check_edits_kept(project: Path, backends: list[str]) -> None:

@@ -117,6 +117,35 @@ def required_answers(backend: str) -> dict[str, str]:
     }
 
 
+def shared_pieces(backend: str) -> set[tuple[str, ...]]:
+    """What a back end switches on in files that others share: its registry flags
+    (`setup: true`), each item of its registry lists (a workaround, a dependency
+    override, a quieted warning), and being a default back end."""
+    pieces = {("default",)} if backend in DEFAULT_BACKENDS else set()
+    for key, value in REGISTRY[backend].items():
+        if value is True:
+            pieces.add((key,))
+        elif isinstance(value, list):
+            pieces.update((key, repr(item)) for item in value)
+    return pieces
+
+
+def backend_groups() -> list[list[str]]:
+    """Every back end in a group (each in the first one, in copier.yml's order, where no
+    member shares a piece with it), for tests that add or remove a whole group in one
+    update: each piece comes or goes with one back end, as in an update of that back end
+    alone, and one update is rendered where one per back end repeated the same work.
+    Each back end alone is what test_terminal.py's copy tests make."""
+    groups: list[list[str]] = []
+    for backend in BACKENDS:
+        mine = shared_pieces(backend)
+        group = next((g for g in groups if not any(mine & shared_pieces(b) for b in g)), None)
+        if group is None:
+            groups.append(group := [])
+        group.append(backend)
+    return groups
+
+
 def is_asked(question: str, answers: dict[str, Any]) -> bool:
     """Whether Copier asks this question, given the answers so far (its `when`)."""
     when = QUESTIONS[question].get("when", True)

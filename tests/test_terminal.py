@@ -18,13 +18,14 @@ import yaml
 from bad_answers import AT_A_PROMPT, BAD_ANSWERS
 from projects import (
     COPIER,
+    base_for,
     executor_instances,
     generate,
     git,
     ruff_problems,
     run_project_tests,
     update_edited_project,
-    with_backend,
+    with_backends,
 )
 from questionnaire import (
     BACKENDS,
@@ -34,6 +35,7 @@ from questionnaire import (
     REGISTRY,
     RULES,
     TOOLBAR,
+    backend_groups,
     backend_of,
     is_asked,
     is_required,
@@ -215,24 +217,28 @@ def test_copy_at_a_terminal_finishes_for_each_backend_alone(
     check_project(project, backends, ruff)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_update_at_a_terminal_adds_each_backend_and_keeps_the_owners_edits(
-    template_clone: Path, tmp_path: Path, ruff: Path, install_project, backend: str
+# Groups of back ends, each added in one update (questionnaire.backend_groups says why).
+GROUPS = [pytest.param(group, id="+".join(group)) for group in backend_groups()]
+
+
+@pytest.mark.parametrize("added", GROUPS)
+def test_update_at_a_terminal_adds_backends_and_keeps_the_owners_edits(
+    template_clone: Path, tmp_path: Path, ruff: Path, install_project, added: list[str]
 ) -> None:
-    """A default-answers project (the other default back end alone for local, dask) that
-    its owner edited and committed gets the back end from the prompts: no conflict, every
+    """A default-answers project (of the default back ends not in `added`) that its
+    owner edited and committed gets the back ends from the prompts: no conflict, every
     edit kept, the tree of a fresh copy with the same edits, and its own tests pass."""
-    base = [b for b in DEFAULT_BACKENDS if b != backend]
+    base = base_for(added)
 
     def at_terminal(project: Path, backends: list[str]) -> None:
         with update_at_terminal(project) as terminal:
             person = Person(terminal)
             person.choose_backends(backends, ticked=base)
-            person.settings({"backends": backends}, new=[backend])
+            person.settings({"backends": backends}, new=added)
             finished(terminal)
             assert "No conflicts" in terminal.transcript()
 
-    backends = with_backend(base, backend)
+    backends = with_backends(base, added)
     project = update_edited_project(template_clone, tmp_path, base, backends, base, at_terminal)
 
     assert answers_file(project)["backends"] == backends

@@ -24,30 +24,37 @@ from projects import (
     tree_differences,
     update,
     update_edited_project,
-    with_backend,
+    with_backends,
 )
-from questionnaire import BACKENDS, REGISTRY
+from questionnaire import BACKENDS, REGISTRY, backend_groups
 
 from support import uv
 
 # Adding each back end to an edited project: test_terminal.py, through the prompts.
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_update_removes_backend_and_keeps_user_edits(
-    template_clone: Path, tmp_path: Path, install_project, backend: str
+# Groups of back ends, each removed in one update (questionnaire.backend_groups says why).
+GROUPS = [pytest.param(group, id="+".join(group)) for group in backend_groups()]
+
+
+@pytest.mark.parametrize("removed", GROUPS)
+def test_update_removes_backends_and_keeps_user_edits(
+    template_clone: Path, tmp_path: Path, install_project, removed: list[str]
 ) -> None:
-    base = base_for(backend)
+    base = base_for(removed)
     project = update_edited_project(
-        template_clone, tmp_path, with_backend(base, backend), base, base
+        template_clone, tmp_path, with_backends(base, removed), base, base
     )
 
-    executors = (project / SRC / "executors.py").read_text()
-    assert backend not in dict(executor_instances(executors))
-    assert not (project / SRC / "workflows" / f"{backend}.py").exists()
-    requirement = REGISTRY[backend].get("requirement")
-    assert not requirement or requirement not in (project / "pyproject.toml").read_text()
-    assert f"### {backend}\n" not in (project / "README.md").read_text()
+    executors = dict(executor_instances((project / SRC / "executors.py").read_text()))
+    readme = (project / "README.md").read_text()
+    pyproject = (project / "pyproject.toml").read_text()
+    for backend in removed:
+        assert backend not in executors
+        assert not (project / SRC / "workflows" / f"{backend}.py").exists()
+        requirement = REGISTRY[backend].get("requirement")
+        assert not requirement or requirement not in pyproject
+        assert f"### {backend}\n" not in readme
     run_project_tests(install_project, project)
 
 
