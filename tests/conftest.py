@@ -24,6 +24,7 @@ import cpu_time
 import pytest
 import scheduling
 from copier import _template as copier_template
+from copier_command import STORE
 from jinja_memo import compiled_once
 from projects import (
     REMOTE_CONSTRAINTS,
@@ -120,9 +121,13 @@ def copier_yml_parsed_once() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def jinja_compiled_once() -> Iterator[None]:
-    """Each template text compiles once in this process (jinja_memo says why it is safe)."""
-    with compiled_once():
+def jinja_compiled_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each template text compiles once in the session, in this process and the other
+    workers and the `copier` commands the tests run (jinja_memo says why it is safe)."""
+    session = tmp_path_factory.getbasetemp()  # a worker's is inside the session's
+    store = (session.parent if os.environ.get("PYTEST_XDIST_WORKER") else session) / "jinja"
+    with pytest.MonkeyPatch.context() as patch, compiled_once(store):
+        patch.setenv(STORE, str(store))
         yield
 
 

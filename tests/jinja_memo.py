@@ -12,13 +12,22 @@ A template file's path is only the code's file name (for tracebacks), not part o
 code Jinja generates; and every update renders from a new clone of the template, so
 under the path each file would compile anew in every run (half of an in-process
 update's CPU, measured). The code is kept by text and handed out under each path.
+
+With a `store` folder the code is also kept on disk (marshal, one file per key), where
+the test workers and the `copier` commands the tests run (copier_command.py) share it:
+the same texts compile once per session, not once per process and command.
 """
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+import os
+import sys
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import CodeType
 from typing import Any
 from unittest import mock
@@ -71,11 +80,40 @@ def renamed(code: CodeType, filename: str) -> CodeType:
     return code.replace(co_filename=filename, co_consts=consts)
 
 
+class Store:
+    """Compiled code in a folder that processes share: a file per key, written whole
+    (renamed into place), so a reader finds a file complete or not at all."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        # marshal's format and Jinja's code are those of this Python and this Jinja.
+        self.salt = f"{sys.version}\0{jinja2.__version__}\0"
+
+    def _path(self, key: tuple[Any, ...]) -> Path:
+        digest = hashlib.sha256((self.salt + repr(key)).encode()).hexdigest()
+        return self.folder / digest
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        try:
+            return marshal.loads(self._path(key).read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+
+    def put(self, key: tuple[Any, ...], code: Any) -> None:
+        path = self._path(key)
+        partial = path.with_name(f"{path.name}.{os.getpid()}")
+        partial.write_bytes(marshal.dumps(code))
+        partial.replace(path)
+
+
 @contextmanager
-def compiled_once() -> Iterator[dict[tuple[Any, ...], Any]]:
-    """Within this block, each (environment kind, text) compiles once."""
+def compiled_once(store: Path | None = None) -> Iterator[dict[tuple[Any, ...], Any]]:
+    """Within this block, each (environment kind, text) compiles once; with a `store`,
+    once for every process that uses that folder."""
     original = jinja2.Environment.compile
     codes: dict[tuple[Any, ...], Any] = {}
+    shared = Store(store) if store else None
     # Each environment's fingerprint, taken again when a filter, test or extension is added.
     kinds: weakref.WeakKeyDictionary[jinja2.Environment, tuple[Any, ...]] = (
         weakref.WeakKeyDictionary()
@@ -89,11 +127,15 @@ def compiled_once() -> Iterator[dict[tuple[Any, ...], Any]]:
         if known is None or known[0] != sizes:
             known = kinds[self] = (sizes, fingerprint(self))
         key = (known[1], source, name, raw, defer_init)
-        if key not in codes:
-            codes[key] = original(self, source, name, filename, raw, defer_init)
+        code = codes.get(key)
+        if code is None and shared and (code := shared.get(key)) is not None:
+            codes[key] = code
+        if code is None:
+            code = codes[key] = original(self, source, name, filename, raw, defer_init)
+            if shared:
+                shared.put(key, code)
         else:  # what parsing does besides: extensions' preprocess hooks (Copier's yield
             self.preprocess(source, name, filename)  # tag resets its state in one)
-        code = codes[key]
         return code if raw else renamed(code, filename or "<template>")
 
     with mock.patch.object(jinja2.Environment, "compile", compile):

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import copier
+from copier_command import launcher
 from plugin_filter import requirement_name
 from questionnaire import BACKENDS, CONFIG, DEFAULT_BACKENDS, REGISTRY, REPO, answers_for
 
@@ -22,7 +23,7 @@ from support import BUILD, bin_dir, copy_working_tree, covalent_env, synced, uv
 
 PACKAGE = "proj_update"
 SRC = Path("src") / PACKAGE
-COPIER = str(Path(sys.executable).parent / "copier")
+COPIER = str(launcher(BUILD / "test-bin"))  # Copier's own command (copier_command.py)
 
 # Realistic edits people make, each as (file, text to find, text to put instead).
 # They touch a generated executor block, the user section, their own workflow, the
