@@ -1,12 +1,12 @@
-"""Jinja compiles each template string once per test process, not once per Copier run.
+"""Jinja compiles each template string once per test session, not once per Copier run.
 
 Copier builds a new Jinja environment for every copy and update and compiles every
 question's help, default, validator and `when` again from text (9,000 compiles, a third
 of an in-process update's time, measured). What `Environment.compile` returns depends
 only on the text and on the environment's syntax settings, extensions, filters and
 tests, so the code is kept under those and reused; a template rendered with another set
-of filters or settings compiles afresh. Copier run as a command (the terminal tests,
-the CLI ones) compiles as usual.
+of filters or settings compiles afresh. Copier's uvx command (test_template_update.py,
+as the generated GitHub workflow runs it) compiles as usual.
 
 A template file's path is only the code's file name (for tracebacks), not part of the
 code Jinja generates; and every update renders from a new clone of the template, so
