@@ -43,6 +43,7 @@ from services import (
     LOGIN,
     LOGIN2,
     LOGIN3,
+    QUIET_DASK,
     SILENT,
     TEST_USER,
     Services,
@@ -222,6 +223,7 @@ def covalent_server(
     # costs half the CPU of the default two while the server waits through the session.
     options = ["--workers", "1"]
     server = CovalentServer(bin_dir(stack_python.parent.parent), root, free_port(), options)
+    server.env |= QUIET_DASK
     (root / "home").mkdir()
     server.env["HOME"] = str(root / "home")  # the server's ~/.ssh, for the SSH plugins
     started = time.monotonic()

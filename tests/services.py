@@ -46,6 +46,14 @@ DOWN = "covalent-down"  # an alias for a port where nothing listens
 SILENT = "covalent-silent"  # an alias for a port that accepts and never answers
 SYSTEM_PYTHON = Path("/usr/bin/python3")  # Debian 12: 3.11, same major.minor as the client
 SLURM_CONF = Path("/etc/slurm/slurm.conf")  # where every user's sbatch/squeue looks
+# The tests' Dask clusters (their own, and the session server's) without two of Dask's
+# diagnostics: the worker's sampling profiler (every 10 ms) and the event-loop tick
+# (every 20 ms, to log a blocked loop). Tasks run as before; an idle cluster costs 1.2
+# CPU-s a minute instead of 4.9 (measured), for the whole session.
+QUIET_DASK = {
+    "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False",
+    "DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL": "1s",
+}
 _SSHD = "/usr/sbin/sshd"  # sshd re-executes itself, so it needs its absolute path
 _BINARIES = f"{_SSHD} /usr/bin/ssh-keygen /usr/sbin/munged /usr/sbin/slurmctld /usr/sbin/slurmd"
 _BINARIES += f" /usr/bin/sbatch /usr/bin/scontrol {SYSTEM_PYTHON}"
@@ -549,9 +557,11 @@ def dask_cluster(
     """A Dask scheduler on 127.0.0.1:port and one 1-thread worker, from ``python``'s env.
 
     Yields the scheduler address. The worker needs covalent to run DaskExecutor tasks;
-    ``env`` (default: ours) can point its HOME/COVALENT_CONFIG_DIR at a temp dir.
+    ``env`` (default: ours) can point its HOME/COVALENT_CONFIG_DIR at a temp dir; both
+    get QUIET_DASK.
     """
     address = f"tcp://127.0.0.1:{port}"
+    env = {**(os.environ if env is None else env), **QUIET_DASK}
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
