@@ -347,7 +347,9 @@ def with_backends(base: list[str], added: list[str]) -> list[str]:
 
 def base_for(group: list[str]) -> list[str]:
     """A small project with none of `group`: the default back ends not in it."""
-    return [b for b in DEFAULT_BACKENDS if b not in group]
+    base = [b for b in DEFAULT_BACKENDS if b not in group]
+    assert base, f"{group} holds every default back end: nothing is left to update from"
+    return base
 
 
 def check_edits_kept(project: Path, backends: list[str]) -> None:
